@@ -1,0 +1,145 @@
+package dev.strata.engine.objectlog;
+
+import dev.strata.engine.extentmap.ExtentMap;
+import dev.strata.engine.util.Crc32c;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+
+/**
+ * A map checkpoint: the volume's extent map and object table after applying every object up to
+ * and including {@code objectSeq}. Opening a volume = the newest valid checkpoint + headers of
+ * the objects after it. Format in docs/format.md, "Map checkpoints".
+ */
+public final class MapCheckpoint {
+    public static final long MAGIC = 0x5354524154414350L; // "STRATACP"
+    public static final int VERSION = 1;
+
+    /** Every object up to this one is fully applied; replay continues after it. */
+    public final long objectSeq;
+    /** The highest object the map may point into (the batch that was open when it was taken); its key's number. */
+    public final long referencedSeq;
+    public final long epoch;
+    public final long lastJournalSeq;
+    public final ObjectTable objects;
+    public final ExtentMap map;
+
+    public MapCheckpoint(long objectSeq, long referencedSeq, long epoch, long lastJournalSeq, ObjectTable objects,
+            ExtentMap map) {
+        this.objectSeq = objectSeq;
+        this.referencedSeq = referencedSeq;
+        this.epoch = epoch;
+        this.lastJournalSeq = lastJournalSeq;
+        this.objects = objects;
+        this.map = map;
+    }
+
+    /**
+     * Serializes the given state; the caller holds whatever lock keeps {@code map} and
+     * {@code objects} still. Only objects up to {@code objectSeq} go into the table: the ones
+     * after it are replayed from their headers on load.
+     */
+    public static byte[] encode(String volume, long objectSeq, long referencedSeq, long epoch, long lastJournalSeq, ObjectTable objects,
+            ExtentMap map) {
+        try {
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream(64 + objects.size() * 28 + (int) map.extentCount() * 16);
+            DataOutputStream out = new DataOutputStream(bytes);
+            out.writeLong(MAGIC);
+            out.writeInt(VERSION);
+            out.writeUTF(volume);
+            out.writeLong(objectSeq);
+            out.writeLong(referencedSeq);
+            out.writeLong(epoch);
+            out.writeLong(lastJournalSeq);
+            out.writeLong(System.currentTimeMillis());
+            int tableSize = (int) objects.countThrough(objectSeq);
+            out.writeInt(tableSize);
+            int[] written = {0};
+            objects.forEach(e -> {
+                if (e.seq > objectSeq) {
+                    return;
+                }
+                try {
+                    out.writeLong(e.seq);
+                    out.writeLong(e.epoch);
+                    out.writeInt(e.headerBytes);
+                    out.writeLong(e.dataBytes);
+                    written[0]++;
+                } catch (IOException ex) {
+                    throw new UncheckedIOException(ex);
+                }
+            });
+            if (written[0] != tableSize) {
+                throw new IllegalStateException("object table changed while checkpointing");
+            }
+            map.writeTo(out);
+            out.flush();
+            byte[] body = bytes.toByteArray();
+            int crc = Crc32c.of(body, 0, body.length);
+            byte[] all = new byte[body.length + 4];
+            System.arraycopy(body, 0, all, 0, body.length);
+            all[body.length] = (byte) (crc >>> 24);
+            all[body.length + 1] = (byte) (crc >>> 16);
+            all[body.length + 2] = (byte) (crc >>> 8);
+            all[body.length + 3] = (byte) crc;
+            return all;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public static MapCheckpoint decode(byte[] all, String expectedVolume, String where) throws IOException {
+        if (all.length < 16) {
+            throw new IOException(where + ": checkpoint truncated (" + all.length + " bytes)");
+        }
+        int n = all.length - 4;
+        int stored = ((all[n] & 0xff) << 24) | ((all[n + 1] & 0xff) << 16) | ((all[n + 2] & 0xff) << 8) | (all[n + 3] & 0xff);
+        int actual = Crc32c.of(all, 0, n);
+        if (stored != actual) {
+            throw new IOException(String.format("%s: checkpoint CRC32C mismatch (stored %08x, computed %08x)", where, stored, actual));
+        }
+        DataInputStream in = new DataInputStream(new ByteArrayInputStream(all, 0, n));
+        if (in.readLong() != MAGIC) {
+            throw new IOException(where + ": bad magic, not a Strata map checkpoint");
+        }
+        int version = in.readInt();
+        if (version != VERSION) {
+            throw new IOException(where + ": unsupported checkpoint format version " + version);
+        }
+        String volume = in.readUTF();
+        if (!volume.equals(expectedVolume)) {
+            throw new IOException(where + ": checkpoint of volume '" + volume + "', expected '" + expectedVolume + "'");
+        }
+        long objectSeq = in.readLong();
+        long referencedSeq = in.readLong();
+        if (referencedSeq < objectSeq) {
+            throw new IOException(where + ": referenced object " + referencedSeq + " before covered object " + objectSeq);
+        }
+        long epoch = in.readLong();
+        long lastJournalSeq = in.readLong();
+        in.readLong(); // created, informational
+        int count = in.readInt();
+        if (count < 0) {
+            throw new IOException(where + ": negative object count");
+        }
+        ObjectTable objects = new ObjectTable();
+        for (int i = 0; i < count; i++) {
+            long seq = in.readLong();
+            long objEpoch = in.readLong();
+            int headerBytes = in.readInt();
+            long dataBytes = in.readLong();
+            if (seq > objectSeq || headerBytes <= 0 || dataBytes < 0) {
+                throw new IOException(where + ": invalid object table entry " + seq);
+            }
+            objects.add(seq, objEpoch, headerBytes, dataBytes);
+        }
+        ExtentMap map = ExtentMap.readFrom(in);
+        if (in.available() != 0) {
+            throw new IOException(where + ": " + in.available() + " trailing bytes");
+        }
+        return new MapCheckpoint(objectSeq, referencedSeq, epoch, lastJournalSeq, objects, map);
+    }
+}

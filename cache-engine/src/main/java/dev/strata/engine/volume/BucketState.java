@@ -1,0 +1,186 @@
+package dev.strata.engine.volume;
+
+import dev.strata.engine.extentmap.ExtentMap;
+import dev.strata.engine.extentmap.Locations;
+import dev.strata.engine.objectlog.ExtentKind;
+import dev.strata.engine.objectlog.MapCheckpoint;
+import dev.strata.engine.objectlog.ObjectHeader;
+import dev.strata.engine.objectlog.ObjectReader;
+import dev.strata.engine.objectlog.ObjectTable;
+import dev.strata.engine.objectlog.VolumeKeys;
+import dev.strata.engine.store.ObjectInfo;
+import dev.strata.engine.store.ObjectStore;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.TreeMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.Semaphore;
+
+/**
+ * A volume's state as the bucket has it: the newest valid map checkpoint, then the headers of
+ * the objects after it, in sequence order, as long as the sequence has no gap. Objects past a
+ * gap or fenced out are orphans: reported, never applied.
+ */
+public final class BucketState {
+    private static final System.Logger LOG = System.getLogger(BucketState.class.getName());
+    private static final int PARALLEL_HEADER_FETCHES = 16;
+
+    public final ExtentMap map;
+    public final ObjectTable objects;
+    /** Highest object sequence number that is part of the volume (0: none). */
+    public final long lastObjectSeq;
+    /** Highest journal sequence number those objects hold (0: none). */
+    public final long lastJournalSeq;
+    public final long checkpointSeq;
+    public final int objectsReplayed;
+    public final List<String> orphans;
+
+    private BucketState(ExtentMap map, ObjectTable objects, long lastObjectSeq, long lastJournalSeq, long checkpointSeq,
+            int objectsReplayed, List<String> orphans) {
+        this.map = map;
+        this.objects = objects;
+        this.lastObjectSeq = lastObjectSeq;
+        this.lastJournalSeq = lastJournalSeq;
+        this.checkpointSeq = checkpointSeq;
+        this.objectsReplayed = objectsReplayed;
+        this.orphans = orphans;
+    }
+
+    public static BucketState load(ObjectStore store, VolumeKeys keys, EpochHistory history) throws IOException {
+        MapCheckpoint cp = newestCheckpoint(store, keys, history);
+        ExtentMap map = cp != null ? cp.map : new ExtentMap();
+        ObjectTable objects = cp != null ? cp.objects : new ObjectTable();
+        long seq = cp != null ? cp.objectSeq : 0;
+        long jseq = cp != null ? cp.lastJournalSeq : 0;
+
+        // Candidates after the checkpoint: per sequence number, the one valid object (if any).
+        TreeMap<Long, long[]> candidates = new TreeMap<>();
+        List<String> orphans = new ArrayList<>();
+        for (ObjectInfo info : store.list(keys.objectsPrefix())) {
+            long[] se = VolumeKeys.parseSeqEpoch(info.key(), keys.objectsPrefix());
+            if (se == null || se[0] <= seq) {
+                continue;
+            }
+            if (!history.isValid(se[0], se[1])) {
+                orphans.add(info.key());
+                continue;
+            }
+            long[] prev = candidates.get(se[0]);
+            if (prev == null || prev[1] < se[1]) {
+                candidates.put(se[0], se);
+            }
+        }
+        List<long[]> chain = new ArrayList<>();
+        long expect = seq + 1;
+        for (var e : candidates.entrySet()) {
+            if (e.getKey() != expect) {
+                break;
+            }
+            chain.add(e.getValue());
+            expect++;
+        }
+        if (cp != null && seq + chain.size() < cp.referencedSeq) {
+            throw new CorruptDataException(keys.checkpoint(cp.referencedSeq, cp.epoch) + ": points into object "
+                    + cp.referencedSeq + " but the volume's objects end at " + (seq + chain.size()));
+        }
+        for (var e : candidates.tailMap(expect, true).values()) {
+            orphans.add(keys.object(e[0], e[1]));
+        }
+        if (!orphans.isEmpty()) {
+            LOG.log(System.Logger.Level.INFO, keys.volume() + ": " + orphans.size()
+                    + " objects are not part of the volume (fenced, or after a gap), e.g. " + orphans.getFirst());
+        }
+
+        List<Future<ObjectHeader>> headers = new ArrayList<>(chain.size());
+        Semaphore limit = new Semaphore(PARALLEL_HEADER_FETCHES);
+        try (ExecutorService ex = Executors.newVirtualThreadPerTaskExecutor()) {
+            for (long[] se : chain) {
+                headers.add(ex.submit(() -> {
+                    limit.acquire();
+                    try {
+                        return ObjectReader.fetchHeader(store, keys.object(se[0], se[1]));
+                    } finally {
+                        limit.release();
+                    }
+                }));
+            }
+            for (int i = 0; i < chain.size(); i++) {
+                ObjectHeader h = get(headers.get(i));
+                String key = keys.object(chain.get(i)[0], chain.get(i)[1]);
+                if (h.objectSeq != chain.get(i)[0] || h.epoch != chain.get(i)[1]) {
+                    throw new CorruptDataException(key + ": header names object " + h.objectSeq + " of epoch " + h.epoch);
+                }
+                if (jseq != 0 && h.firstJournalSeq != jseq + 1) {
+                    throw new CorruptDataException(key + ": holds journal records from " + h.firstJournalSeq
+                            + " but the object before it ended at " + jseq);
+                }
+                apply(map, h);
+                objects.add(h.objectSeq, h.epoch, h.headerBytes, h.dataBytes);
+                jseq = h.lastJournalSeq;
+                seq = h.objectSeq;
+            }
+        }
+        map.forEach((lba, sectors, location) -> {
+            ObjectTable.Entry e = objects.get(Locations.objectSeq(location));
+            if (e != null) {
+                e.liveSectors += sectors;
+            }
+        });
+        return new BucketState(map, objects, seq, jseq, cp != null ? cp.objectSeq : 0, chain.size(), orphans);
+    }
+
+    /** Replays one object's extents into the map, in the order they were written. */
+    public static void apply(ExtentMap map, ObjectHeader h) {
+        for (int i = 0; i < h.extentCount; i++) {
+            if (h.kindOf(i) == ExtentKind.WRITE) {
+                map.put(h.lba[i], h.sectors[i], Locations.pack(h.objectSeq, h.dataOffsetSectors[i]), null);
+            } else {
+                map.remove(h.lba[i], h.sectors[i], null);
+            }
+        }
+    }
+
+    private static MapCheckpoint newestCheckpoint(ObjectStore store, VolumeKeys keys, EpochHistory history) throws IOException {
+        List<ObjectInfo> all = store.list(keys.checkpointsPrefix());
+        for (int i = all.size() - 1; i >= 0; i--) {
+            String key = all.get(i).key();
+            long[] se = VolumeKeys.parseSeqEpoch(key, keys.checkpointsPrefix());
+            if (se == null || !history.isValid(se[0], se[1])) {
+                continue;
+            }
+            try {
+                MapCheckpoint cp = MapCheckpoint.decode(store.get(key), keys.volume(), key);
+                if (cp.referencedSeq != se[0]) {
+                    throw new IOException(key + ": checkpoint says it references objects up to " + cp.referencedSeq);
+                }
+                return cp;
+            } catch (dev.strata.engine.store.NoSuchObjectException gone) {
+                // deleted by a newer checkpoint meanwhile; try the next
+            } catch (IOException e) {
+                if (e instanceof dev.strata.engine.store.ObjectStoreException) {
+                    throw e;
+                }
+                LOG.log(System.Logger.Level.WARNING, "ignoring unreadable checkpoint " + key + ": " + e.getMessage());
+            }
+        }
+        return null;
+    }
+
+    private static <T> T get(Future<T> f) throws IOException {
+        try {
+            return f.get();
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof IOException io) {
+                throw io;
+            }
+            throw new IOException(e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while reading object headers", e);
+        }
+    }
+}

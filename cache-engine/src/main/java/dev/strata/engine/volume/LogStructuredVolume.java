@@ -1,0 +1,648 @@
+package dev.strata.engine.volume;
+
+import dev.strata.engine.extentmap.ExtentMap;
+import dev.strata.engine.extentmap.Locations;
+import dev.strata.engine.journal.Journal;
+import dev.strata.engine.journal.RecordKind;
+import dev.strata.engine.objectlog.Batch;
+import dev.strata.engine.objectlog.BufferPool;
+import dev.strata.engine.objectlog.ExtentKind;
+import dev.strata.engine.objectlog.MapCheckpoint;
+import dev.strata.engine.objectlog.ObjectReader;
+import dev.strata.engine.objectlog.ObjectTable;
+import dev.strata.engine.objectlog.ObjectUploader;
+import dev.strata.engine.objectlog.VolumeKeys;
+import dev.strata.engine.store.ObjectInfo;
+import dev.strata.engine.store.ObjectStore;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The engine's volume: writes go to the local journal and into the open batch, the extent map
+ * points at (object, offset) at once, sealed batches are uploaded as objects, and reads come
+ * from the batches still in memory or from the bucket. See docs/engine.md.
+ *
+ * <p>Concurrency:
+ * <ul>
+ *   <li>{@link #writeOrder} serializes writers (journal append + batch add + map update), so
+ *       the map, the journal and the objects agree on one order of writes; a writer blocked on
+ *       journal space or on the pending-batch limit holds it, readers do not need it.</li>
+ *   <li>{@link #mapLock} guards {@link #map} and object live counts; held briefly by readers
+ *       (lookup) and writers (update).</li>
+ *   <li>{@link #pending} (batches not yet uploaded, by object sequence) is a concurrent map:
+ *       readers pin a batch before copying out of it.</li>
+ *   <li>Upload completions arrive on uploader threads in object order ({@link #uploaded}).</li>
+ *   <li>One virtual thread ("sealer") seals batches older than {@code sealAfter}, checks for
+ *       fencing and writes checkpoints.</li>
+ * </ul>
+ */
+public final class LogStructuredVolume implements Volume {
+    private static final System.Logger LOG = System.getLogger(LogStructuredVolume.class.getName());
+    /** Largest single journal record: keeps every record inside one batch and one journal entry. */
+    private static final int MAX_RECORD_BYTES = 4 * 1024 * 1024;
+    /** Trims and zeroes are split so the sector count fits an int. */
+    private static final long MAX_NO_DATA_SECTORS = 1L << 30;
+
+    private final Superblock superblock;
+    private final VolumeKeys keys;
+    private final ObjectStore store;
+    private final VolumeOptions options;
+    private final long epoch;
+    private final boolean readOnly;
+    private final Runnable onClose;
+    private final long sizeSectors;
+
+    private final ReentrantLock writeOrder = new ReentrantLock();
+    private final ReentrantLock mapLock = new ReentrantLock();
+    private final ExtentMap map;
+    private final ObjectTable objects;
+    private final ConcurrentHashMap<Long, Batch> pending = new ConcurrentHashMap<>();
+    private final Semaphore pendingPermits;
+    private final BufferPool buffers;
+    private final ObjectReader reader;
+    private final ObjectUploader uploader;
+    private final VolumeStats stats = new VolumeStats();
+
+    private Journal journal;
+    /** Guarded by writeOrder. */
+    private Batch open;
+    /** Guarded by writeOrder: the next object sequence number. */
+    private long nextObjectSeq;
+    /** Guarded by writeOrder: the last journal sequence number applied. */
+    private long lastJournalSeq;
+
+    private volatile boolean closed;
+    private volatile String fencedBy;
+    private final AtomicBoolean checkpointRunning = new AtomicBoolean();
+    private volatile long lastCheckpointSeq;
+    /** Journal sequence number held by the last object of the uploaded prefix; written under the uploader's lock. */
+    private volatile long uploadedJournalSeq;
+    private Thread sealer;
+
+    LogStructuredVolume(Superblock superblock, ObjectStore store, VolumeOptions options, BucketState state, long epoch,
+            boolean readOnly, Runnable onClose) {
+        this.superblock = superblock;
+        this.keys = new VolumeKeys(superblock.volume());
+        this.store = store;
+        this.options = options;
+        this.epoch = epoch;
+        this.readOnly = readOnly;
+        this.onClose = onClose;
+        this.sizeSectors = superblock.sizeBytes() / SECTOR_SIZE;
+        this.map = state.map;
+        this.objects = state.objects;
+        this.nextObjectSeq = state.lastObjectSeq + 1;
+        this.lastJournalSeq = state.lastJournalSeq;
+        this.lastCheckpointSeq = state.checkpointSeq;
+        this.uploadedJournalSeq = state.lastJournalSeq;
+        this.pendingPermits = new Semaphore(options.maxPendingBatches());
+        this.buffers = new BufferPool(options.objectBytes(), Math.min(options.maxPendingBatches(), 8));
+        this.reader = new ObjectReader(store, keys, 4096);
+        this.uploader = readOnly ? null
+                : new ObjectUploader(store, keys, options.maxUploadsInFlight(), nextObjectSeq, this::uploaded);
+    }
+
+    // ---------------------------------------------------------------- recovery and start
+
+    /** Re-applies a journal record found by replay (it is already durable in the journal). */
+    void applyReplayed(long journalSeq, long recordEpoch, long lba, int sectors, RecordKind kind, ByteBuffer data)
+            throws IOException {
+        writeOrder.lock();
+        try {
+            if (journalSeq != lastJournalSeq + 1) {
+                throw new CorruptDataException(keys.volume() + ": journal replay found record " + journalSeq
+                        + " but the volume continues after " + lastJournalSeq);
+            }
+            if (kind == RecordKind.WRITE) {
+                ByteBuffer rest = data.duplicate();
+                Batch b = batchWithRoom(rest.remaining());
+                if (b.room() < rest.remaining()) {
+                    sealOpen();
+                    b = batchWithRoom(rest.remaining());
+                }
+                addWrite(b, journalSeq, lba, rest);
+            } else {
+                Batch b = batchWithRoom(0);
+                addNoData(b, journalSeq, lba, sectors, kind == RecordKind.TRIM ? ExtentKind.TRIM : ExtentKind.ZERO);
+            }
+            lastJournalSeq = journalSeq;
+        } finally {
+            writeOrder.unlock();
+        }
+    }
+
+    long lastJournalSeq() {
+        writeOrder.lock();
+        try {
+            return lastJournalSeq;
+        } finally {
+            writeOrder.unlock();
+        }
+    }
+
+    /** Starts serving writes with the given journal (opened after replay). */
+    void start(Journal journal) {
+        this.journal = journal;
+        if (!readOnly) {
+            sealer = Thread.ofVirtual().name("sealer-" + keys.volume()).start(this::sealerLoop);
+        }
+    }
+
+    // ---------------------------------------------------------------- Volume
+
+    @Override
+    public String name() {
+        return superblock.volume();
+    }
+
+    @Override
+    public long size() {
+        return superblock.sizeBytes();
+    }
+
+    @Override
+    public boolean isReadOnly() {
+        return readOnly;
+    }
+
+    public long epoch() {
+        return epoch;
+    }
+
+    public Superblock superblock() {
+        return superblock;
+    }
+
+    public VolumeStats stats() {
+        return stats;
+    }
+
+    public VolumeOptions options() {
+        return options;
+    }
+
+    @Override
+    public void read(long offset, ByteBuffer dst) throws IOException {
+        int length = dst.remaining();
+        checkOpen();
+        checkRange("read", offset, length);
+        long lba = offset / SECTOR_SIZE;
+        long sectors = length / SECTOR_SIZE;
+        List<long[]> runs = new ArrayList<>(4);
+        mapLock.lock();
+        try {
+            map.lookup(lba, sectors, (l, n, loc) -> runs.add(new long[] {l, n, loc}));
+        } finally {
+            mapLock.unlock();
+        }
+        for (long[] run : runs) {
+            int bytes = (int) (run[1] * SECTOR_SIZE);
+            if (run[2] == ExtentMap.UNMAPPED) {
+                int p = dst.position();
+                for (int i = 0; i < bytes; i++) {
+                    dst.put(p + i, (byte) 0);
+                }
+                dst.position(p + bytes);
+            } else {
+                readMapped(run[0], run[2], dst, bytes);
+            }
+        }
+        stats.reads.increment();
+        stats.bytesRead.add(length);
+    }
+
+    private void readMapped(long lba, long location, ByteBuffer dst, int bytes) throws IOException {
+        long seq = Locations.objectSeq(location);
+        long offsetBytes = Locations.offsetSectors(location) * (long) SECTOR_SIZE;
+        Batch b = pending.get(seq);
+        if (b != null && b.pin()) {
+            try {
+                b.read(offsetBytes, dst, bytes);
+                stats.readsFromMemory.increment();
+                return;
+            } finally {
+                b.unpin();
+            }
+        }
+        ObjectTable.Entry e = objects.get(seq);
+        if (e == null) {
+            throw new CorruptDataException(keys.volume() + ": LBA " + lba + " maps to object " + seq + ", which the volume does not know");
+        }
+        try {
+            reader.read(seq, e.epoch, offsetBytes, dst, bytes);
+            stats.readsFromBucket.increment();
+        } catch (CorruptDataException c) {
+            throw new CorruptDataException(keys.volume() + " LBA " + lba + ": " + c.getMessage());
+        }
+    }
+
+    @Override
+    public void write(long offset, ByteBuffer src, boolean fua) throws IOException {
+        int length = src.remaining();
+        checkWritable();
+        checkRange("write", offset, length);
+        long lba = offset / SECTOR_SIZE;
+        long last;
+        ByteBuffer rest = src.duplicate();
+        writeOrder.lock();
+        try {
+            checkWritable();
+            do {
+                Batch b = batchWithRoom(Math.min(rest.remaining(), SECTOR_SIZE));
+                int n = Math.min(Math.min(rest.remaining(), b.room()), MAX_RECORD_BYTES) / SECTOR_SIZE * SECTOR_SIZE;
+                ByteBuffer chunk = rest.slice(rest.position(), n);
+                long seq = journal.append(epoch, lba, n / SECTOR_SIZE, RecordKind.WRITE, chunk.duplicate());
+                addWrite(b, seq, lba, chunk);
+                lastJournalSeq = seq;
+                rest.position(rest.position() + n);
+                lba += n / SECTOR_SIZE;
+            } while (rest.hasRemaining());
+            last = lastJournalSeq;
+        } finally {
+            writeOrder.unlock();
+        }
+        src.position(src.position() + length);
+        stats.writes.increment();
+        stats.bytesWritten.add(length);
+        if (fua) {
+            journal.awaitDurable(last);
+        }
+    }
+
+    @Override
+    public void trim(long offset, long length) throws IOException {
+        noData("trim", offset, length, RecordKind.TRIM, ExtentKind.TRIM, false);
+        stats.trims.increment();
+    }
+
+    @Override
+    public void writeZeroes(long offset, long length, boolean fua) throws IOException {
+        noData("write-zeroes", offset, length, RecordKind.ZERO, ExtentKind.ZERO, fua);
+        stats.zeroes.increment();
+    }
+
+    private void noData(String what, long offset, long length, RecordKind rk, ExtentKind ek, boolean fua) throws IOException {
+        checkWritable();
+        checkRange(what, offset, length);
+        long lba = offset / SECTOR_SIZE;
+        long remaining = length / SECTOR_SIZE;
+        long last;
+        writeOrder.lock();
+        try {
+            checkWritable();
+            while (remaining > 0) {
+                int n = (int) Math.min(remaining, MAX_NO_DATA_SECTORS);
+                Batch b = batchWithRoom(0);
+                long seq = journal.append(epoch, lba, n, rk, null);
+                addNoData(b, seq, lba, n, ek);
+                lastJournalSeq = seq;
+                lba += n;
+                remaining -= n;
+            }
+            last = lastJournalSeq;
+        } finally {
+            writeOrder.unlock();
+        }
+        if (fua) {
+            journal.awaitDurable(last);
+        }
+    }
+
+    @Override
+    public void flush() throws IOException {
+        checkOpen();
+        if (readOnly) {
+            return;
+        }
+        journal.flush();
+        stats.flushes.increment();
+        if (options.flushMode() == VolumeOptions.FlushMode.BUCKET) {
+            flushToBucket();
+        }
+    }
+
+    /** Returns when every write completed before the call is in the bucket (seals the open batch). */
+    public void flushToBucket() throws IOException {
+        checkOpen();
+        if (readOnly) {
+            return;
+        }
+        long through;
+        writeOrder.lock();
+        try {
+            sealOpen();
+            through = nextObjectSeq - 1;
+        } finally {
+            writeOrder.unlock();
+        }
+        uploader.awaitUploaded(through);
+    }
+
+    @Override
+    public List<AllocationRun> allocation(long offset, long length, int maxRuns) throws IOException {
+        checkOpen();
+        checkRange("block status", offset, length);
+        List<AllocationRun> out = new ArrayList<>();
+        mapLock.lock();
+        try {
+            map.lookup(offset / SECTOR_SIZE, length / SECTOR_SIZE, (l, n, loc) -> {
+                boolean hole = loc == ExtentMap.UNMAPPED;
+                long bytes = n * SECTOR_SIZE;
+                if (!out.isEmpty() && out.getLast().hole() == hole) {
+                    out.set(out.size() - 1, new AllocationRun(out.getLast().length() + bytes, hole));
+                } else if (out.size() < maxRuns) {
+                    out.add(new AllocationRun(bytes, hole));
+                }
+            });
+        } finally {
+            mapLock.unlock();
+        }
+        // Runs past maxRuns were dropped; the kept ones are a prefix, as the contract says.
+        return out;
+    }
+
+    // ---------------------------------------------------------------- write path internals (writeOrder held)
+
+    /** The open batch if it can take {@code bytes} more (0: an extent without data), else a new one. */
+    private Batch batchWithRoom(int bytes) throws IOException {
+        if (open != null && open.hasExtentRoom() && (bytes == 0 || open.room() >= Math.min(bytes, SECTOR_SIZE))) {
+            return open;
+        }
+        sealOpen();
+        try {
+            pendingPermits.acquire();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException(keys.volume() + ": interrupted while waiting for uploads to make room");
+        }
+        open = new Batch(nextObjectSeq++, epoch, buffers, options.maxExtentsPerObject());
+        objects.add(open.objectSeq(), epoch, 0, 0);
+        pending.put(open.objectSeq(), open);
+        return open;
+    }
+
+    private void addWrite(Batch b, long seq, long lba, ByteBuffer chunk) {
+        int sectors = chunk.remaining() / SECTOR_SIZE;
+        int off = b.addWrite(seq, lba, chunk);
+        mapLock.lock();
+        try {
+            map.put(lba, sectors, Locations.pack(b.objectSeq(), off), this::displaced);
+            objects.get(b.objectSeq()).liveSectors += sectors;
+        } finally {
+            mapLock.unlock();
+        }
+    }
+
+    private void addNoData(Batch b, long seq, long lba, int sectors, ExtentKind kind) {
+        b.addNoData(seq, lba, sectors, kind);
+        mapLock.lock();
+        try {
+            map.remove(lba, sectors, this::displaced);
+        } finally {
+            mapLock.unlock();
+        }
+    }
+
+    /** mapLock held: an older extent lost {@code sectors} sectors. */
+    private void displaced(long oldLocation, long sectors) {
+        ObjectTable.Entry e = objects.get(Locations.objectSeq(oldLocation));
+        if (e != null) {
+            e.liveSectors -= sectors;
+        }
+    }
+
+    /** Seals the open batch (if it holds anything) and hands it to the uploader. */
+    private void sealOpen() {
+        if (open == null || open.isEmpty()) {
+            return;
+        }
+        Batch b = open;
+        open = null;
+        b.seal();
+        stats.objectsSealed.increment();
+        uploader.submit(b);
+    }
+
+    /** Uploader thread, in object order: the batch and all before it are in the bucket. */
+    private void uploaded(Batch b) {
+        ObjectTable.Entry e = objects.get(b.objectSeq());
+        if (e != null) {
+            e.headerBytes = b.header().headerBytes;
+            e.dataBytes = b.header().dataBytes;
+        }
+        reader.remember(b.header());
+        uploadedJournalSeq = b.lastJournalSeq();
+        try {
+            if (journal != null) {
+                journal.releaseThrough(b.lastJournalSeq());
+            }
+        } catch (IOException ex) {
+            LOG.log(System.Logger.Level.WARNING, keys.volume() + ": journal release failed: " + ex.getMessage());
+        }
+        pending.remove(b.objectSeq());
+        b.unpin();
+        pendingPermits.release();
+        stats.objectsUploaded.increment();
+    }
+
+    // ---------------------------------------------------------------- background: sealing, fencing, checkpoints
+
+    private void sealerLoop() {
+        long lastFenceCheck = System.nanoTime();
+        while (!closed) {
+            try {
+                Thread.sleep(Math.max(10, Math.min(200, options.sealAfter().toMillis() / 4)));
+            } catch (InterruptedException e) {
+                return;
+            }
+            try {
+                sealIfOld();
+                if (System.nanoTime() - lastFenceCheck > 5_000_000_000L) {
+                    lastFenceCheck = System.nanoTime();
+                    checkFence();
+                }
+                if (uploader.uploadedThrough() - lastCheckpointSeq >= options.checkpointEveryObjects()) {
+                    checkpointAsync();
+                }
+            } catch (Exception e) {
+                if (!closed) {
+                    LOG.log(System.Logger.Level.WARNING, keys.volume() + ": background task failed: " + e);
+                }
+            }
+        }
+    }
+
+    private void sealIfOld() {
+        if (!writeOrder.tryLock()) {
+            return; // a writer is busy; it will seal when full, or we try again soon
+        }
+        try {
+            if (open != null && !open.isEmpty() && open.ageNanos() >= options.sealAfter().toNanos()) {
+                sealOpen();
+            }
+        } finally {
+            writeOrder.unlock();
+        }
+    }
+
+    /** Looks for a newer epoch: if there is one this writer is fenced and stops writing. */
+    void checkFence() throws IOException {
+        EpochHistory h = EpochHistory.load(store, keys);
+        if (h.isFenced(epoch)) {
+            EpochRecord newer = h.latest();
+            fencedBy = "epoch " + newer.epoch() + " held by " + newer.holderDescription();
+            LOG.log(System.Logger.Level.ERROR, keys.volume() + ": fenced by " + fencedBy + "; refusing further writes");
+            uploader.stop();
+        }
+    }
+
+    private void checkpointAsync() {
+        if (checkpointRunning.compareAndSet(false, true)) {
+            Thread.ofVirtual().name("checkpoint-" + keys.volume()).start(() -> {
+                try {
+                    checkpoint();
+                } catch (IOException e) {
+                    LOG.log(System.Logger.Level.WARNING, keys.volume() + ": checkpoint failed: " + e.getMessage());
+                } finally {
+                    checkpointRunning.set(false);
+                }
+            });
+        }
+    }
+
+    /**
+     * Writes a map checkpoint: the map as it is now may point into every object up to the open
+     * batch R; it is stored once R is uploaded, under R's number, and says "objects up to R-1
+     * fully applied" (replaying R and later again is idempotent).
+     */
+    void checkpoint() throws IOException {
+        long referenced;
+        long covered;
+        long coveredJournalSeq;
+        byte[] body;
+        writeOrder.lock();
+        try {
+            referenced = open != null && open.isEmpty() ? open.objectSeq() - 1 : nextObjectSeq - 1;
+            // Only uploaded objects have known sizes: the table stops there, later ones replay from their headers.
+            synchronized (uploader) {
+                covered = uploader.uploadedThrough();
+                coveredJournalSeq = uploadedJournalSeq;
+            }
+            mapLock.lock();
+            try {
+                body = MapCheckpoint.encode(keys.volume(), covered, referenced, epoch, coveredJournalSeq, objects, map);
+            } finally {
+                mapLock.unlock();
+            }
+        } finally {
+            writeOrder.unlock();
+        }
+        if (referenced <= lastCheckpointSeq || referenced == 0) {
+            return;
+        }
+        // The open batch may still be filling: the checkpoint waits for it like any flush would.
+        writeOrder.lock();
+        try {
+            if (open != null && open.objectSeq() <= referenced) {
+                sealOpen();
+            }
+        } finally {
+            writeOrder.unlock();
+        }
+        uploader.awaitUploaded(referenced);
+        String key = keys.checkpoint(referenced, epoch);
+        store.putIfAbsent(key, ByteBuffer.wrap(body));
+        stats.checkpoints.increment();
+        long previous = lastCheckpointSeq;
+        lastCheckpointSeq = referenced;
+        // Keep the newest two: an older one is the fallback if the newest is unreadable.
+        List<ObjectInfo> all = store.list(keys.checkpointsPrefix());
+        for (int i = 0; i < all.size() - 2; i++) {
+            store.delete(all.get(i).key());
+        }
+        LOG.log(System.Logger.Level.DEBUG, keys.volume() + ": checkpoint " + key + " (previous " + previous + ")");
+    }
+
+    // ---------------------------------------------------------------- close and crash
+
+    @Override
+    public void close() throws IOException {
+        if (closed) {
+            return;
+        }
+        try {
+            if (!readOnly && fencedBy == null) {
+                flushToBucket();
+                journal.flush();
+                checkpoint();
+                store.put(keys.epochReleased(epoch), ByteBuffer.wrap(
+                        ("released " + java.time.Instant.now() + " last object " + uploader.uploadedThrough() + "\n").getBytes()));
+            }
+        } finally {
+            closed = true;
+            if (sealer != null) {
+                sealer.interrupt();
+            }
+            if (uploader != null) {
+                uploader.stop();
+            }
+            if (journal != null) {
+                journal.close();
+            }
+            onClose.run();
+        }
+    }
+
+    /**
+     * Test hook: stops like a killed process would — no flush, no upload, no checkpoint, no
+     * release of the epoch; journal bytes not yet written by the journal's writer are lost.
+     */
+    void crashForTest() {
+        closed = true;
+        if (sealer != null) {
+            sealer.interrupt();
+        }
+        if (uploader != null) {
+            uploader.stop();
+        }
+        if (journal != null) {
+            journal.crashForTest();
+        }
+        onClose.run();
+    }
+
+    // ---------------------------------------------------------------- checks
+
+    private void checkOpen() throws VolumeClosedException {
+        if (closed) {
+            throw new VolumeClosedException("volume " + keys.volume() + " is closed");
+        }
+    }
+
+    private void checkWritable() throws IOException {
+        checkOpen();
+        if (readOnly) {
+            throw new ReadOnlyVolumeException("volume " + keys.volume() + " is open read-only");
+        }
+        if (fencedBy != null) {
+            throw new VolumeFencedException("volume " + keys.volume() + " epoch " + epoch + " was taken over by " + fencedBy);
+        }
+    }
+
+    private void checkRange(String what, long offset, long length) throws OutOfRangeException {
+        if (offset < 0 || length < 0 || offset % SECTOR_SIZE != 0 || length % SECTOR_SIZE != 0) {
+            throw new OutOfRangeException(what + " of volume " + keys.volume() + " at offset " + offset + " length " + length
+                    + ": not aligned to " + SECTOR_SIZE + " bytes");
+        }
+        if (offset / SECTOR_SIZE + length / SECTOR_SIZE > sizeSectors) {
+            throw new OutOfRangeException(what + " of volume " + keys.volume() + " at offset " + offset + " length " + length
+                    + ": past the end (" + superblock.sizeBytes() + " bytes)");
+        }
+    }
+}

@@ -1,0 +1,258 @@
+package dev.strata.engine.volume;
+
+import dev.strata.engine.journal.Journal;
+import dev.strata.engine.journal.JournalReplayer;
+import dev.strata.engine.journal.ReplayResult;
+import dev.strata.engine.objectlog.VolumeKeys;
+import dev.strata.engine.store.NoSuchObjectException;
+import dev.strata.engine.store.ObjectInfo;
+import dev.strata.engine.store.ObjectStore;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.management.ManagementFactory;
+import java.net.InetAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * A node's engine: one object store (the bucket) and one local directory (journals, node
+ * identity, locks). Creates volumes and opens them for reading or writing — the entry point
+ * the NBD server, the command line and later the CSI services use.
+ *
+ * <p>Local layout under {@code localDir}: {@code node-id} (this node's identity, made once),
+ * {@code volumes/NAME/lock} (held while a process has NAME open for writing) and
+ * {@code volumes/NAME/journal/} (its journal segments). See docs/engine.md.
+ */
+public final class StrataEngine implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(StrataEngine.class.getName());
+
+    private final ObjectStore store;
+    private final Path localDir;
+    private final String nodeId;
+
+    public StrataEngine(ObjectStore store, Path localDir) throws IOException {
+        this(store, localDir, null);
+    }
+
+    /** @param nodeId this node's identity, or null to use (and create) the one stored in {@code localDir} */
+    public StrataEngine(ObjectStore store, Path localDir, String nodeId) throws IOException {
+        this.store = store;
+        this.localDir = localDir;
+        Files.createDirectories(localDir);
+        this.nodeId = nodeId != null ? nodeId : loadNodeId(localDir);
+    }
+
+    private static String loadNodeId(Path dir) throws IOException {
+        Path f = dir.resolve("node-id");
+        if (Files.exists(f)) {
+            String id = Files.readString(f, StandardCharsets.UTF_8).trim();
+            if (!id.isEmpty()) {
+                return id;
+            }
+        }
+        String id = UUID.randomUUID().toString();
+        Path tmp = dir.resolve("node-id.tmp");
+        Files.writeString(tmp, id + "\n", StandardCharsets.UTF_8);
+        Files.move(tmp, f, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        return id;
+    }
+
+    public String nodeId() {
+        return nodeId;
+    }
+
+    public ObjectStore store() {
+        return store;
+    }
+
+    /** Creates a volume (its superblock, conditionally): fails if the name is taken. */
+    public Superblock createVolume(String name, long sizeBytes) throws IOException {
+        VolumeKeys keys = new VolumeKeys(name);
+        if (sizeBytes <= 0 || sizeBytes % 4096 != 0) {
+            throw new VolumeException("volume " + name + ": size " + sizeBytes + " must be a positive multiple of 4096 bytes");
+        }
+        Superblock sb = new Superblock(name, UUID.randomUUID().toString(), sizeBytes, Volume.SECTOR_SIZE, 4096, Instant.now());
+        if (!store.putIfAbsent(keys.superblock(), ByteBuffer.wrap(sb.encode()))) {
+            throw new VolumeExistsException("volume " + name + " already exists in " + store.describe());
+        }
+        return sb;
+    }
+
+    /** The volume's superblock. @throws VolumeNotFoundException if there is no such volume */
+    public Superblock superblock(String name) throws IOException {
+        VolumeKeys keys = new VolumeKeys(name);
+        try {
+            return Superblock.decode(store.get(keys.superblock()), keys.superblock());
+        } catch (NoSuchObjectException e) {
+            throw new VolumeNotFoundException("no volume " + name + " in " + store.describe());
+        }
+    }
+
+    public boolean exists(String name) throws IOException {
+        try {
+            superblock(name);
+            return true;
+        } catch (VolumeNotFoundException e) {
+            return false;
+        }
+    }
+
+    /** Names of every volume in the bucket. */
+    public List<String> listVolumes() throws IOException {
+        List<String> names = new ArrayList<>();
+        for (ObjectInfo info : store.list(VolumeKeys.volumesRoot())) {
+            String rest = info.key().substring(VolumeKeys.volumesRoot().length());
+            if (rest.endsWith("/superblock") && rest.indexOf('/') == rest.length() - "/superblock".length()) {
+                names.add(rest.substring(0, rest.indexOf('/')));
+            }
+        }
+        return names;
+    }
+
+    /** Opens a volume read-only: the state the bucket has now; always allowed, takes no epoch. */
+    public LogStructuredVolume openReadOnly(String name, VolumeOptions options) throws IOException {
+        Superblock sb = superblock(name);
+        VolumeKeys keys = new VolumeKeys(name);
+        EpochHistory history = EpochHistory.load(store, keys);
+        BucketState state = BucketState.load(store, keys, history);
+        LogStructuredVolume v = new LogStructuredVolume(sb, store, options, state, history.latestEpoch(), true, () -> {});
+        v.start(null);
+        return v;
+    }
+
+    /**
+     * Opens a volume for writing: takes a new epoch (fencing every older one), replays this
+     * node's journal if this node held the volume last, and re-uploads what had not reached the
+     * bucket.
+     *
+     * @param takeOver open even though another node's epoch is still held (that node is gone);
+     *                 its un-uploaded writes are lost, its later uploads are ignored
+     * @throws VolumeLockedException naming the holder if another writer holds it and
+     *                               {@code takeOver} is false
+     */
+    public LogStructuredVolume openForWrite(String name, VolumeOptions options, boolean takeOver) throws IOException {
+        Superblock sb = superblock(name);
+        VolumeKeys keys = new VolumeKeys(name);
+        Path volDir = localDir.resolve("volumes").resolve(name);
+        Files.createDirectories(volDir);
+        LocalLock lock = LocalLock.acquire(volDir.resolve("lock"), name);
+        boolean ok = false;
+        try {
+            EpochHistory history = EpochHistory.load(store, keys);
+            EpochRecord latest = history.latest();
+            boolean ours = latest != null && latest.holderNode().equals(nodeId);
+            if (latest != null && !history.isReleased(latest.epoch()) && !ours && !takeOver) {
+                throw new VolumeLockedException("volume " + name + " is held by " + latest.holderDescription() + " (epoch "
+                        + latest.epoch() + ", since " + latest.opened() + "); open with take-over if that node is gone",
+                        latest.holderDescription());
+            }
+            BucketState state = BucketState.load(store, keys, history);
+            long newEpoch = history.latestEpoch() + 1;
+            EpochRecord rec = new EpochRecord(newEpoch, nodeId, describeHolder(), state.lastObjectSeq, Instant.now());
+            if (!store.putIfAbsent(keys.epoch(newEpoch), ByteBuffer.wrap(rec.encode(name)))) {
+                throw new VolumeLockedException("volume " + name + ": another writer took epoch " + newEpoch
+                        + " at the same time", "a concurrent opener");
+            }
+            Path journalDir = volDir.resolve("journal");
+            if (!ours && Files.isDirectory(journalDir) && hasFiles(journalDir)) {
+                Path aside = volDir.resolve("journal.stale-" + System.currentTimeMillis());
+                Files.move(journalDir, aside);
+                LOG.log(System.Logger.Level.WARNING, "volume " + name + ": the local journal belongs to an older holder ("
+                        + (latest == null ? "none" : latest.holderDescription()) + "); moved aside to " + aside
+                        + " without replaying it");
+            }
+            Files.createDirectories(journalDir);
+            LogStructuredVolume v = new LogStructuredVolume(sb, store, options, state, newEpoch, false, lock::release);
+            ReplayResult replay = JournalReplayer.replay(journalDir, sb.volumeId(), state.lastJournalSeq,
+                    (seq, recEpoch, lba, sectors, kind, data) -> {
+                        try {
+                            v.applyReplayed(seq, recEpoch, lba, sectors, kind, data);
+                        } catch (IOException e) {
+                            throw new UncheckedIOException(e);
+                        }
+                    });
+            long next = Math.max(state.lastJournalSeq, v.lastJournalSeq()) + 1;
+            LOG.log(System.Logger.Level.INFO, "volume " + name + " opened for write, epoch " + newEpoch + ": "
+                    + state.objectsReplayed + " objects after checkpoint " + state.checkpointSeq + ", journal " + replay);
+            v.start(Journal.open(journalDir, options.journal(), sb.volumeId(), next, replay));
+            ok = true;
+            return v;
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
+        } finally {
+            if (!ok) {
+                lock.release();
+            }
+        }
+    }
+
+    private static boolean hasFiles(Path dir) throws IOException {
+        try (var s = Files.list(dir)) {
+            return s.findAny().isPresent();
+        }
+    }
+
+    private String describeHolder() {
+        String host;
+        try {
+            host = InetAddress.getLocalHost().getHostName();
+        } catch (IOException e) {
+            host = "unknown-host";
+        }
+        return "node " + nodeId + " (host " + host + ", pid " + ProcessHandle.current().pid() + ", "
+                + ManagementFactory.getRuntimeMXBean().getName() + ")";
+    }
+
+    @Override
+    public void close() throws IOException {
+        store.close();
+    }
+
+    /** An exclusive lock on a local file: one process per node writes a volume. */
+    static final class LocalLock {
+        private final FileChannel channel;
+        private final FileLock lock;
+
+        private LocalLock(FileChannel channel, FileLock lock) {
+            this.channel = channel;
+            this.lock = lock;
+        }
+
+        static LocalLock acquire(Path file, String volume) throws IOException {
+            FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            try {
+                FileLock l = ch.tryLock();
+                if (l == null) {
+                    ch.close();
+                    throw new VolumeLockedException("volume " + volume + " is open for writing by another process on this node ("
+                            + file + " is locked)", "a process on this node");
+                }
+                return new LocalLock(ch, l);
+            } catch (OverlappingFileLockException e) {
+                ch.close();
+                throw new VolumeLockedException("volume " + volume + " is already open for writing in this process",
+                        "this process");
+            }
+        }
+
+        void release() {
+            try {
+                lock.release();
+                channel.close();
+            } catch (IOException e) {
+                LOG.log(System.Logger.Level.WARNING, "releasing lock: " + e.getMessage());
+            }
+        }
+    }
+}

@@ -1,0 +1,8 @@
+package dev.strata.engine.volume;
+
+/** A volume of that name already exists. */
+public class VolumeExistsException extends VolumeException {
+    public VolumeExistsException(String message) {
+        super(message);
+    }
+}

@@ -1,0 +1,78 @@
+package dev.strata.engine.volume;
+
+import dev.strata.engine.journal.JournalOptions;
+import java.time.Duration;
+
+/**
+ * Tunables of an open volume. The defaults are what {@code serve} uses.
+ *
+ * @param objectBytes         data bytes per object before it is sealed (8 MiB)
+ * @param maxExtentsPerObject extents per object before it is sealed (bounds the header)
+ * @param sealAfter           an open batch older than this is sealed and uploaded: with the
+ *                            upload time, this bounds how much acknowledged data only the
+ *                            node's disk holds
+ * @param maxUploadsInFlight  concurrent PUTs
+ * @param maxPendingBatches   batches held in memory (open + sealed, not yet uploaded); writers
+ *                            wait beyond it
+ * @param checkpointEveryObjects a map checkpoint after this many uploaded objects
+ * @param flushMode           what FLUSH waits for
+ * @param journal             the local journal's options
+ */
+public record VolumeOptions(int objectBytes, int maxExtentsPerObject, Duration sealAfter, int maxUploadsInFlight,
+        int maxPendingBatches, int checkpointEveryObjects, FlushMode flushMode, JournalOptions journal) {
+
+    /** What {@link Volume#flush()} waits for. */
+    public enum FlushMode {
+        /** Durable in the local journal (block-device semantics; the default). */
+        JOURNAL,
+        /** Uploaded to the bucket: survives the loss of the node, at the cost of a PUT per flush. */
+        BUCKET
+    }
+
+    public VolumeOptions {
+        if (objectBytes < 64 * 1024 || objectBytes % 4096 != 0) {
+            throw new IllegalArgumentException("objectBytes must be a multiple of 4096 and at least 64 KiB: " + objectBytes);
+        }
+        if (maxExtentsPerObject < 16 || maxUploadsInFlight < 1 || maxPendingBatches < 2 || checkpointEveryObjects < 1) {
+            throw new IllegalArgumentException("invalid volume options " + toStringShort(objectBytes, maxExtentsPerObject,
+                    maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects));
+        }
+    }
+
+    private static String toStringShort(int a, int b, int c, int d, int e) {
+        return "objectBytes=" + a + " maxExtents=" + b + " uploads=" + c + " pending=" + d + " checkpointEvery=" + e;
+    }
+
+    public static VolumeOptions defaults() {
+        return new VolumeOptions(8 * 1024 * 1024, 32768, Duration.ofSeconds(5), 4, 16, 64, FlushMode.JOURNAL,
+                JournalOptions.defaults());
+    }
+
+    public VolumeOptions withObjectBytes(int v) {
+        return new VolumeOptions(v, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal);
+    }
+
+    public VolumeOptions withSealAfter(Duration v) {
+        return new VolumeOptions(objectBytes, maxExtentsPerObject, v, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal);
+    }
+
+    public VolumeOptions withMaxPendingBatches(int v) {
+        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, v, checkpointEveryObjects, flushMode, journal);
+    }
+
+    public VolumeOptions withCheckpointEveryObjects(int v) {
+        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, v, flushMode, journal);
+    }
+
+    public VolumeOptions withFlushMode(FlushMode v) {
+        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, v, journal);
+    }
+
+    public VolumeOptions withJournal(JournalOptions v) {
+        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, v);
+    }
+
+    public VolumeOptions withMaxExtentsPerObject(int v) {
+        return new VolumeOptions(objectBytes, v, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal);
+    }
+}

@@ -1,0 +1,28 @@
+package dev.strata.engine.volume;
+
+import java.util.concurrent.atomic.LongAdder;
+
+/** Counters of one open volume (metrics and benchmarks read them). */
+public final class VolumeStats {
+    public final LongAdder reads = new LongAdder();
+    public final LongAdder writes = new LongAdder();
+    public final LongAdder trims = new LongAdder();
+    public final LongAdder zeroes = new LongAdder();
+    public final LongAdder flushes = new LongAdder();
+    public final LongAdder bytesRead = new LongAdder();
+    public final LongAdder bytesWritten = new LongAdder();
+    public final LongAdder readsFromMemory = new LongAdder();
+    public final LongAdder readsFromBucket = new LongAdder();
+    public final LongAdder objectsSealed = new LongAdder();
+    public final LongAdder objectsUploaded = new LongAdder();
+    public final LongAdder checkpoints = new LongAdder();
+
+    @Override
+    public String toString() {
+        return "reads=" + reads.sum() + " writes=" + writes.sum() + " trims=" + trims.sum() + " zeroes=" + zeroes.sum()
+                + " flushes=" + flushes.sum() + " bytesRead=" + bytesRead.sum() + " bytesWritten=" + bytesWritten.sum()
+                + " readsFromMemory=" + readsFromMemory.sum() + " readsFromBucket=" + readsFromBucket.sum()
+                + " objectsSealed=" + objectsSealed.sum() + " objectsUploaded=" + objectsUploaded.sum()
+                + " checkpoints=" + checkpoints.sum();
+    }
+}

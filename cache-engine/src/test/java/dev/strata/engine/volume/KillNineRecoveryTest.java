@@ -1,0 +1,105 @@
+package dev.strata.engine.volume;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import dev.strata.engine.store.LocalDirectoryObjectStore;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Acceptance 4 of the engine: a separate JVM writes through the engine and is killed with
+ * SIGKILL at a random moment, several times; each restart must recover exactly the state after
+ * some prefix of its operations that includes every operation acknowledged durable by a flush.
+ */
+class KillNineRecoveryTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void flushedWritesSurviveSigkillOfTheWriterProcess() throws Exception {
+        Path bucket = tmp.resolve("bucket");
+        Path local = tmp.resolve("node");
+        VolumeModel model = new VolumeModel(KillNineWriter.SECTORS);
+        SplittableRandom rnd = new SplittableRandom(Long.getLong("strata.kill9.seed", System.nanoTime()));
+        int rounds = Integer.getInteger("strata.kill9.rounds", 4);
+        for (int round = 1; round <= rounds; round++) {
+            long seed = round;
+            AtomicInteger durable = new AtomicInteger();
+            Process child = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "--enable-native-access=ALL-UNNAMED", "-Xmx512m", "-cp", System.getProperty("java.class.path"),
+                    KillNineWriter.class.getName(), bucket.toString(), local.toString(), Long.toString(seed))
+                    .redirectError(ProcessBuilder.Redirect.appendTo(tmp.resolve("child.log").toFile()))
+                    .start();
+            Thread readerThread = Thread.ofVirtual().start(() -> {
+                try (BufferedReader r = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
+                    String line;
+                    while ((line = r.readLine()) != null) {
+                        if (line.startsWith("DURABLE ")) {
+                            durable.set(Integer.parseInt(line.substring(8)));
+                        }
+                    }
+                } catch (Exception ignored) {
+                    // the child was killed
+                }
+            });
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (durable.get() == 0 && child.isAlive() && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertTrue(child.isAlive(), "writer process died on its own; see " + tmp.resolve("child.log"));
+            assertTrue(durable.get() > 0, "writer made no durable progress within 60 s");
+            Thread.sleep(300 + rnd.nextInt(1500));
+            child.destroyForcibly(); // SIGKILL
+            child.waitFor();
+            readerThread.join();
+            int acknowledged = durable.get();
+
+            // Everything the child may have done: it flushes every 32 operations, so at most 32 past the last ack.
+            List<VolumeModel.Op> ops = new ArrayList<>();
+            int horizon = acknowledged + 64;
+            for (int i = 0; i < horizon; i++) {
+                ops.add(KillNineWriter.op(seed, i));
+            }
+            StrataEngine engine = new StrataEngine(new LocalDirectoryObjectStore(bucket), local, "kill9-node");
+            try (LogStructuredVolume v = engine.openForWrite(KillNineWriter.VOLUME, KillNineWriter.options(), false)) {
+                long[] got = readAll(v);
+                VolumeModel m = model;
+                for (VolumeModel.Op op : ops) {
+                    m.apply(op);
+                }
+                int k = m.matchPrefix(got, acknowledged);
+                if (k < 0) {
+                    fail("round " + round + ": the recovered volume is not a prefix of the writer's operations that holds all "
+                            + acknowledged + " acknowledged ones");
+                }
+                System.out.println("round " + round + ": acknowledged " + acknowledged + ", recovered prefix " + k);
+                m.rebase(got);
+            }
+        }
+    }
+
+    private static long[] readAll(Volume v) throws Exception {
+        long[] tags = new long[KillNineWriter.SECTORS];
+        ByteBuffer buf = ByteBuffer.allocate(4 * 1024 * 1024);
+        for (long off = 0; off < v.size(); off += buf.capacity()) {
+            buf.clear();
+            v.read(off, buf);
+            int base = (int) (off / 512);
+            for (int i = 0; i < buf.capacity() / 512; i++) {
+                tags[base + i] = SectorPattern.decode(buf, i * 512, base + i);
+            }
+        }
+        return tags;
+    }
+}
