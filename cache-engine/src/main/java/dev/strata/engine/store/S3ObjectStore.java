@@ -73,6 +73,9 @@ public final class S3ObjectStore implements ObjectStore {
         this.s3 = buildClient(config);
     }
 
+    // ApacheHttpClient (HttpClient 4) is deprecated in SDK 2.56 in favour of apache5-client; it is the
+    // client this project chose and verified with S3Proxy. Moving is a change of this builder only.
+    @SuppressWarnings("deprecation")
     private static S3Client buildClient(S3StoreConfig config) {
         ApacheHttpClient.Builder http = ApacheHttpClient.builder()
                 .connectionTimeout(config.connectTimeout())
