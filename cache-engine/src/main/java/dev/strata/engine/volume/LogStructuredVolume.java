@@ -257,7 +257,7 @@ public final class LogStructuredVolume implements Volume {
                 Batch b = batchWithRoom(Math.min(rest.remaining(), SECTOR_SIZE));
                 int n = Math.min(Math.min(rest.remaining(), b.room()), MAX_RECORD_BYTES) / SECTOR_SIZE * SECTOR_SIZE;
                 ByteBuffer chunk = rest.slice(rest.position(), n);
-                long seq = journal.append(epoch, lba, n / SECTOR_SIZE, RecordKind.WRITE, chunk.duplicate());
+                long seq = appendToJournal(lba, n / SECTOR_SIZE, RecordKind.WRITE, chunk.duplicate());
                 addWrite(b, seq, lba, chunk);
                 lastJournalSeq = seq;
                 rest.position(rest.position() + n);
@@ -271,7 +271,7 @@ public final class LogStructuredVolume implements Volume {
         stats.writes.increment();
         stats.bytesWritten.add(length);
         if (fua) {
-            journal.awaitDurable(last);
+            awaitDurable(last);
         }
     }
 
@@ -299,7 +299,7 @@ public final class LogStructuredVolume implements Volume {
             while (remaining > 0) {
                 int n = (int) Math.min(remaining, MAX_NO_DATA_SECTORS);
                 Batch b = batchWithRoom(0);
-                long seq = journal.append(epoch, lba, n, rk, null);
+                long seq = appendToJournal(lba, n, rk, null);
                 addNoData(b, seq, lba, n, ek);
                 lastJournalSeq = seq;
                 lba += n;
@@ -310,7 +310,7 @@ public final class LogStructuredVolume implements Volume {
             writeOrder.unlock();
         }
         if (fua) {
-            journal.awaitDurable(last);
+            awaitDurable(last);
         }
     }
 
@@ -320,7 +320,7 @@ public final class LogStructuredVolume implements Volume {
         if (readOnly) {
             return;
         }
-        journal.flush();
+        awaitDurable(journal.lastAppendedSeq());
         stats.flushes.increment();
         if (options.flushMode() == VolumeOptions.FlushMode.BUCKET) {
             flushToBucket();
@@ -368,6 +368,24 @@ public final class LogStructuredVolume implements Volume {
     }
 
     // ---------------------------------------------------------------- write path internals (writeOrder held)
+
+    private long appendToJournal(long lba, int sectors, RecordKind kind, ByteBuffer data) throws IOException {
+        try {
+            return journal.append(epoch, lba, sectors, kind, data);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new VolumeException("volume " + keys.volume() + ": interrupted while waiting for journal space at LBA " + lba);
+        }
+    }
+
+    private void awaitDurable(long seq) throws IOException {
+        try {
+            journal.awaitDurable(seq);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new VolumeException("volume " + keys.volume() + ": interrupted while waiting for the journal to sync");
+        }
+    }
 
     /** The open batch if it can take {@code bytes} more (0: an extent without data), else a new one. */
     private Batch batchWithRoom(int bytes) throws IOException {
@@ -579,7 +597,7 @@ public final class LogStructuredVolume implements Volume {
         try {
             if (!readOnly && fencedBy == null) {
                 flushToBucket();
-                journal.flush();
+                awaitDurable(journal.lastAppendedSeq());
                 checkpoint();
                 store.put(keys.epochReleased(epoch), ByteBuffer.wrap(
                         ("released " + java.time.Instant.now() + " last object " + uploader.uploadedThrough() + "\n").getBytes()));
