@@ -76,6 +76,7 @@ public final class ExtentMap {
             return;
         }
         cut(lba, lba + sectors, displaced);
+        remergeCutEdges(lba, lba + sectors);
         // Chunk at object boundaries (so GC accounting and reads never straddle objects) and at
         // the entry length limit; each chunk lands in the hole the cut just made.
         long done = 0;
@@ -92,6 +93,7 @@ public final class ExtentMap {
         checkRange(lba, sectors);
         if (sectors > 0) {
             cut(lba, lba + sectors, displaced);
+            remergeCutEdges(lba, lba + sectors);
         }
     }
 
@@ -355,6 +357,54 @@ public final class ExtentMap {
         cutWithin(first + 1, lba, end, displaced);
         settle(first + 1); // higher index first: settling it never moves leaf `first`
         settle(first);
+    }
+
+    /**
+     * A cut can shorten the entries straddling its edges, and a neighbour pair that was kept
+     * apart only because together it exceeded the entry length limit may now fit in one entry:
+     * merge those two pairs so the map stays canonical.
+     */
+    private void remergeCutEdges(long lba, long end) {
+        if (leafCount == 0) {
+            return;
+        }
+        Leaf leaf = leaves[leafFor(end)];
+        int p = leaf.countStartingBefore(end);
+        if (p < leaf.size && leaf.lba(p) == end) {
+            mergeAt(leaf.end(p));
+        }
+        if (leafCount == 0) {
+            return;
+        }
+        leaf = leaves[leafFor(lba)];
+        p = leaf.countStartingBefore(lba) - 1;
+        if (p >= 0 && leaf.end(p) == lba) {
+            mergeAt(leaf.lba(p));
+        }
+    }
+
+    /** Merges the entry starting at {@code boundary} into its predecessor if the two are mergeable. */
+    private void mergeAt(long boundary) {
+        int bl = leafFor(boundary);
+        Leaf b = leaves[bl];
+        int bp = b.countStartingBefore(boundary);
+        if (bp == b.size || b.lba(bp) != boundary) {
+            return;
+        }
+        int al = bl;
+        int ap = bp - 1;
+        if (ap < 0) {
+            if (al == 0) {
+                return;
+            }
+            al--;
+            ap = leaves[al].size - 1;
+        }
+        Leaf a = leaves[al];
+        if (mergeable(a.lba(ap), a.length(ap), a.location(ap), b.lba(bp), b.length(bp), b.location(bp))) {
+            a.set(ap, a.lba(ap), a.length(ap) + b.length(bp), a.location(ap));
+            removeEntry(bl, bp);
+        }
     }
 
     /** Cuts {@code [lba, end)} out of one leaf, keeping the parts of straddling entries outside it. */
