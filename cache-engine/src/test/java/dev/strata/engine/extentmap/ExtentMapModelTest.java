@@ -30,7 +30,7 @@ class ExtentMapModelTest {
 
     private static final String SEED_PROPERTY = "extentmap.seed";
     private static final int SPACE = 4096;
-    private static final int OPS = 2000;
+    private static final int OPS = 1500;
 
     static Stream<Arguments> shapes() {
         return Stream.of(
@@ -60,7 +60,7 @@ class ExtentMapModelTest {
         if (fixed != null && !fixed.isBlank()) {
             return new long[] {Long.parseLong(fixed.trim())};
         }
-        long[] seeds = new long[8];
+        long[] seeds = new long[6];
         Random fresh = new Random();
         for (int i = 0; i < seeds.length; i++) {
             seeds[i] = i < 3 ? i + 1 : fresh.nextLong();
