@@ -205,12 +205,15 @@ public final class JournalReplayer {
         }
     }
 
+    /**
+     * A segment does not continue the chain: nothing from here on is delivered. The reported
+     * location stays where the valid data ends (that is where something was lost); the detail
+     * says which segment failed to continue.
+     */
     private void breakChain(Path path, long offset, String why) {
         broken = true;
-        if (stop == null || !stop.reason().suspicious()) {
-            String before = stop == null ? "" : "; the previous data ends at " + stop.segment().getFileName() + " offset "
-                    + stop.offset() + " (" + stop.reason() + ")";
-            stop = new Stop(path, offset, StopReason.SEQUENCE_GAP, why + before);
+        if (stop == null) {
+            stop = new Stop(path, offset, StopReason.SEQUENCE_GAP, why);
         } else {
             stop = new Stop(stop.segment(), stop.offset(), stop.reason(), stop.detail() + "; then " + why);
         }
