@@ -55,6 +55,7 @@ class GroupCommitTest {
             stats = j.stats();
         }
         int waits = threads * perThread;
+        System.out.println("group commit, " + waits + " append+awaitDurable from " + threads + " threads: " + stats);
         assertEquals(waits, stats.recordsAppended());
         assertTrue(stats.fsyncs() < waits, "waiters share fdatasyncs: " + stats);
         assertTrue(stats.entriesWritten() < waits, "waiters share entries: " + stats);
