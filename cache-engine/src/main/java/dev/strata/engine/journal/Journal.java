@@ -143,6 +143,30 @@ public final class Journal implements AutoCloseable {
         return journal;
     }
 
+    /**
+     * Deletes every segment file of {@code volumeId} in {@code dir} (and files whose header cannot
+     * be read), leaving other volumes' segments alone. For a deleted volume, or when the engine
+     * has recovered what it could from a journal it cannot continue (a replay that reported
+     * missing records makes {@link #open} refuse the old chain). Must not run while a journal
+     * is open on {@code dir}.
+     *
+     * @return the number of files deleted
+     */
+    public static int deleteSegments(Path dir, String volumeId) throws IOException {
+        int deleted = 0;
+        for (SegmentSummary s : JournalReplayer.scan(dir, volumeId).segments()) {
+            if (s.role() != SegmentSummary.Role.FOREIGN) {
+                Files.deleteIfExists(s.path());
+                deleted++;
+            }
+        }
+        if (Files.isDirectory(dir)) {
+            deleteTemporaries(dir);
+            SegmentFile.forceDirectory(dir);
+        }
+        return deleted;
+    }
+
     private static void deleteTemporaries(Path dir) throws IOException {
         try (Stream<Path> files = Files.list(dir)) {
             for (Path p : files.toList()) {

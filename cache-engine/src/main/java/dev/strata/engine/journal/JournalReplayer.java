@@ -43,6 +43,8 @@ public final class JournalReplayer {
     private boolean broken;
     /** Where the chain's valid data ends so far: the stop that will be reported. */
     private Stop stop;
+    /** The consumer threw: its exception propagates instead of being reported as IO_ERROR. */
+    private boolean consumerFailed;
 
     private record Stop(Path segment, long offset, StopReason reason, String detail) {
     }
@@ -62,6 +64,8 @@ public final class JournalReplayer {
      * @throws IOException only if the directory cannot be listed or the consumer throws
      */
     public static ReplayResult replay(Path dir, String volumeId, long fromSeqExclusive, RecordConsumer consumer) throws IOException {
+        java.util.Objects.requireNonNull(volumeId, "volumeId");
+        java.util.Objects.requireNonNull(consumer, "consumer");
         if (fromSeqExclusive < 0) {
             throw new IllegalArgumentException("fromSeqExclusive must be >= 0, got " + fromSeqExclusive);
         }
@@ -218,8 +222,6 @@ public final class JournalReplayer {
             stop = new Stop(stop.segment(), stop.offset(), stop.reason(), stop.detail() + "; then " + why);
         }
     }
-
-    private boolean consumerFailed;
 
     /** Hands the records of the entry in {@link #meta} (data in {@link #data}) to the consumer. */
     private void deliver(FileChannel ch) throws IOException {

@@ -109,6 +109,30 @@ class ReopenAfterReplayTest {
         assertFalse(after.result().missingBefore(before.lastSeq()));
     }
 
+    @Test
+    void aJournalMissingNeededRecordsCanBeDeletedAndStartedAfresh() throws Exception {
+        try (Journal j = Journal.open(dir, small(), VOLUME, 1)) {
+            appendRandom(j, new Random(8), 150, 24);
+            j.flush();
+        }
+        // The oldest segment is damaged: a replay from 0 reports the gap and delivers nothing.
+        Path oldest = segmentFiles(dir).getFirst();
+        flip(oldest, 100);
+        Replayed r = replay(dir, 0);
+        assertTrue(r.records().isEmpty());
+        assertTrue(r.result().chainBroken(), r.result().describe());
+        assertEquals(oldest, r.result().stopSegment());
+        assertEquals(StopReason.BAD_SEGMENT_HEADER, r.result().stopReason());
+        assertThrows(IllegalArgumentException.class, () -> Journal.open(dir, small(), VOLUME, 1));
+        // The engine re-uploads what it could read some other way, then abandons the journal.
+        assertTrue(Journal.deleteSegments(dir, VOLUME) > 2);
+        assertTrue(segmentFiles(dir).isEmpty());
+        try (Journal j = Journal.open(dir, small(), VOLUME, 1)) {
+            j.append(1, 0, 1, RecordKind.TRIM, null);
+        }
+        assertEquals(1, replay(dir, 0).records().size());
+    }
+
     static void flip(Path file, long offset) throws Exception {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
             ByteBuffer b = ByteBuffer.allocate(1);
