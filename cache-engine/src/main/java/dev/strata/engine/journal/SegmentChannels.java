@@ -1,0 +1,88 @@
+package dev.strata.engine.journal;
+
+import com.sun.nio.file.ExtendedOpenOption;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.OpenOption;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * Opens segment files for writing, with O_DIRECT when the mode and the filesystem allow it.
+ * One instance per journal, so the fallback warning is logged once per journal directory.
+ * Thread-safe.
+ */
+final class SegmentChannels {
+    private static final System.Logger LOG = System.getLogger(SegmentChannels.class.getName());
+
+    /**
+     * O_DIRECT. The JDK only offers it as a JDK-specific option (javac warns about it once, here);
+     * every other use goes through this constant.
+     */
+    static final OpenOption DIRECT = ExtendedOpenOption.DIRECT;
+
+    private final Path dir;
+    private final DirectIoMode mode;
+    private final AtomicBoolean warned = new AtomicBoolean();
+    /** Once AUTO has found that O_DIRECT does not work here, stop trying (and failing) on every open. */
+    private volatile boolean directUnavailable;
+
+    /** Opens a file with the given options; a seam so tests can make O_DIRECT fail. */
+    @FunctionalInterface
+    interface Opener {
+        FileChannel open(Path file, OpenOption... options) throws IOException;
+    }
+
+    private final Opener opener;
+
+    SegmentChannels(Path dir, DirectIoMode mode) {
+        this(dir, mode, FileChannel::open);
+    }
+
+    SegmentChannels(Path dir, DirectIoMode mode, Opener opener) {
+        this.dir = dir;
+        this.mode = mode;
+        this.opener = opener;
+    }
+
+    /** An opened segment channel and whether it bypasses the page cache. */
+    record Opened(FileChannel channel, boolean direct) {
+    }
+
+    Opened open(Path file, Set<? extends OpenOption> options) throws IOException {
+        if (mode == DirectIoMode.OFF || (mode == DirectIoMode.AUTO && directUnavailable)) {
+            return new Opened(opener.open(file, options.toArray(OpenOption[]::new)), false);
+        }
+        List<OpenOption> withDirect = new ArrayList<>(options);
+        withDirect.add(DIRECT);
+        try {
+            return new Opened(opener.open(file, withDirect.toArray(OpenOption[]::new)), true);
+        } catch (IOException | UnsupportedOperationException e) {
+            if (mode == DirectIoMode.ON) {
+                throw new IOException("journal " + dir + ": cannot open " + file.getFileName() + " with O_DIRECT (directIo=ON)", e);
+            }
+            directUnavailable = true;
+            if (warned.compareAndSet(false, true)) {
+                LOG.log(System.Logger.Level.WARNING, "journal {0}: O_DIRECT not available ({1}); using buffered I/O",
+                        dir, String.valueOf(e));
+            }
+            return new Opened(opener.open(file, options.toArray(OpenOption[]::new)), false);
+        }
+    }
+
+    /** Whether O_DIRECT works in {@code dir} (tries to create and open a probe file). For tests and diagnostics. */
+    static boolean directIoSupported(Path dir) {
+        Path probe = dir.resolve(".direct-probe.tmp");
+        try (FileChannel ch = FileChannel.open(probe,
+                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE,
+                java.nio.file.StandardOpenOption.DELETE_ON_CLOSE, DIRECT)) {
+            ch.write(JournalFormat.alignedBuffer(JournalFormat.BLOCK), 0);
+            return true;
+        } catch (IOException | UnsupportedOperationException e) {
+            return false;
+        }
+    }
+}
