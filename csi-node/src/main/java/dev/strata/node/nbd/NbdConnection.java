@@ -4,7 +4,6 @@ import static dev.strata.node.nbd.NbdProtocol.*;
 
 import dev.strata.engine.volume.Volume;
 import dev.strata.engine.volume.Volume.AllocationRun;
-import java.io.EOFException;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
@@ -80,7 +79,7 @@ final class NbdConnection {
                 boolean more;
                 try {
                     more = NbdIo.readFully(channel, header);
-                } catch (EOFException e) {
+                } catch (NbdProtocolException e) {
                     throw new NbdProtocolException("request header truncated: " + e.getMessage());
                 }
                 if (!more) {
@@ -162,7 +161,7 @@ final class NbdConnection {
             } else {
                 NbdIo.readExactly(channel, buf);
             }
-        } catch (EOFException e) {
+        } catch (NbdProtocolException e) {
             onFailure.run();
             throw new NbdProtocolException(r + ": payload truncated (" + e.getMessage() + "), nothing written");
         } catch (IOException | RuntimeException e) {

@@ -1,6 +1,5 @@
 package dev.strata.node.nbd;
 
-import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ReadableByteChannel;
@@ -12,7 +11,7 @@ final class NbdIo {
 
     /**
      * Fills {@code buf}. Returns false on a clean end of stream before the first byte; throws
-     * {@link EOFException} if the stream ends part-way (a truncated message).
+     * {@link NbdProtocolException} if the stream ends part-way (a truncated message).
      */
     static boolean readFully(ReadableByteChannel in, ByteBuffer buf) throws IOException {
         int wanted = buf.remaining();
@@ -23,7 +22,7 @@ final class NbdIo {
                 if (got == 0) {
                     return false;
                 }
-                throw new EOFException("stream ended after " + got + " of " + wanted + " bytes");
+                throw new NbdProtocolException("stream ended after " + got + " of " + wanted + " bytes");
             }
         }
         return true;
@@ -33,7 +32,7 @@ final class NbdIo {
     static void readExactly(ReadableByteChannel in, ByteBuffer buf) throws IOException {
         int wanted = buf.remaining();
         if (!readFully(in, buf) && wanted > 0) {
-            throw new EOFException("stream ended, expected " + wanted + " bytes");
+            throw new NbdProtocolException("stream ended, expected " + wanted + " bytes");
         }
     }
 
