@@ -56,7 +56,11 @@ final class NbdHandshake {
         NbdIo.writeFully(out, greeting);
 
         ByteBuffer flagsBuf = ByteBuffer.allocate(4);
-        NbdIo.readExactly(in, flagsBuf);
+        if (!NbdIo.readFully(in, flagsBuf)) {
+            // Port probes and health checks connect and leave: not worth a warning.
+            LOG.log(Level.DEBUG, "{0}: closed the connection before sending client flags", client);
+            return null;
+        }
         int clientFlags = flagsBuf.flip().getInt();
         if ((clientFlags & ~KNOWN_CLIENT_FLAGS) != 0) {
             throw new NbdProtocolException("unknown client flags 0x" + Integer.toHexString(clientFlags));

@@ -267,7 +267,7 @@ public final class NbdServer implements AutoCloseable {
                 return;
             }
             LOG.log(Level.INFO, "{0}: serving export {1} (size {2}, read-only {3}, structured replies {4}, "
-                            + "base:allocation {5})", client, session.export().name(), session.export().volume().size(),
+                            + "base:allocation {5})", client, session.export().name(), Long.toString(session.export().volume().size()),
                     session.export().volume().isReadOnly(), session.structuredReplies(), session.baseAllocation());
             new NbdConnection(ch, session, pool, client, maxInFlight, maxInFlightBytes, () -> closing).serve();
         } catch (NbdProtocolException e) {

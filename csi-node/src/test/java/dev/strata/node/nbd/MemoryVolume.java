@@ -18,7 +18,7 @@ import java.util.zip.CRC32C;
  * plenty for tests. Honours the {@link Volume} contract (bounds, alignment, read-only, closed).
  * Counters let tests check that FUA and FLUSH reached the volume.
  */
-final class MemoryVolume implements Volume {
+class MemoryVolume implements Volume {
     static final int BLOCK = 4096;
 
     private final String name;
