@@ -7,6 +7,7 @@ import java.util.Map;
 /** Immutable export table. The empty name selects the default export: the first one registered. */
 final class NbdExports {
     private final Map<String, NbdExport> byName;
+    private final List<NbdExport> ordered;
     private final NbdExport defaultExport;
 
     NbdExports(List<NbdExport> exports) {
@@ -20,8 +21,6 @@ final class NbdExports {
         this.defaultExport = exports.isEmpty() ? null : exports.getFirst();
         this.ordered = List.copyOf(exports);
     }
-
-    private final List<NbdExport> ordered;
 
     /** The export for a client-supplied name, or null. */
     NbdExport find(String name) {

@@ -259,8 +259,15 @@ final class NbdHandshake {
 
     private static byte[] utf8(String s) {
         byte[] b = s.getBytes(StandardCharsets.UTF_8);
-        // Error strings are capped by the spec's string limit.
-        return b.length <= MAX_STRING_LENGTH ? b : java.util.Arrays.copyOf(b, MAX_STRING_LENGTH);
+        if (b.length <= MAX_STRING_LENGTH) {
+            return b;
+        }
+        // Error strings are capped by the spec's string limit; cut on a character boundary.
+        int end = MAX_STRING_LENGTH;
+        while (end > 0 && (b[end] & 0xC0) == 0x80) {
+            end--;
+        }
+        return java.util.Arrays.copyOf(b, end);
     }
 
     static String replyName(int type) {

@@ -25,7 +25,9 @@ class FioTest {
                         "--numjobs=2", "--offset_increment=32m", "--verify=crc32c", "--do_verify=1",
                         "--verify_fatal=1", "--group_reporting");
                 assertFalse(r.all().contains("verify: bad"), r.all());
-                assertTrue(r.out().contains("randwrite-verify"), r.out());
+                System.out.println(r.out());
+                // The write phase and the read-back verify phase both ran.
+                assertTrue(r.out().contains("WRITE: bw=") && r.out().contains("READ: bw="), r.out());
             }
             assertTrue(v.writes.get() > 1000, "writes reached the volume: " + v.writes);
         }

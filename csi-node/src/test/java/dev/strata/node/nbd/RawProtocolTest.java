@@ -418,6 +418,12 @@ class RawProtocolTest {
     }
 
     @Test
+    void endpointNamesArePercentEncoded() {
+        assertEquals("pvc-1/a%20b%3Fc%26d%C3%BC", NbdServer.encode("pvc-1/a b?c&dü"));
+        assertEquals("/run/strata/x.sock", NbdServer.encode("/run/strata/x.sock"));
+    }
+
+    @Test
     void staleSocketFileIsReplacedButALiveOneIsNot() throws Exception {
         Path other = dir.resolve("other.sock");
         Files.createFile(other); // stale: nothing listens
