@@ -1,0 +1,61 @@
+package dev.strata.node.nbd;
+
+import java.nio.ByteBuffer;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Direct buffers for request and reply payloads, in power-of-two size classes from 4 KiB to the
+ * maximum block size, shared by every connection of a server (thread-safe, lock-free). Keeps at
+ * most {@code maxRetainedBytes} idle; beyond that released buffers are left to the GC. Why:
+ * direct buffers avoid a copy on socket I/O but are expensive to allocate per request.
+ */
+final class BufferPool {
+    private static final int MIN_SHIFT = 12;
+    private static final int MAX_SHIFT = 25; // 32 MiB = NbdProtocol.MAX_BLOCK_SIZE
+
+    @SuppressWarnings("unchecked")
+    private final ConcurrentLinkedQueue<ByteBuffer>[] classes = new ConcurrentLinkedQueue[MAX_SHIFT - MIN_SHIFT + 1];
+    private final AtomicLong retained = new AtomicLong();
+    private final long maxRetainedBytes;
+
+    BufferPool(long maxRetainedBytes) {
+        this.maxRetainedBytes = maxRetainedBytes;
+        for (int i = 0; i < classes.length; i++) {
+            classes[i] = new ConcurrentLinkedQueue<>();
+        }
+    }
+
+    /** A buffer with position 0 and limit {@code length} (≤ 32 MiB). */
+    ByteBuffer acquire(int length) {
+        int index = classIndex(length);
+        ByteBuffer b = classes[index].poll();
+        if (b != null) {
+            retained.addAndGet(-b.capacity());
+        } else {
+            b = ByteBuffer.allocateDirect(1 << (index + MIN_SHIFT));
+        }
+        b.clear().limit(length);
+        return b;
+    }
+
+    void release(ByteBuffer b) {
+        if (b == null || !b.isDirect() || Integer.bitCount(b.capacity()) != 1
+                || b.capacity() < (1 << MIN_SHIFT) || b.capacity() > (1 << MAX_SHIFT)) {
+            return;
+        }
+        if (retained.addAndGet(b.capacity()) > maxRetainedBytes) {
+            retained.addAndGet(-b.capacity());
+            return;
+        }
+        classes[Integer.numberOfTrailingZeros(b.capacity()) - MIN_SHIFT].offer(b);
+    }
+
+    private static int classIndex(int length) {
+        if (length < 0 || length > (1 << MAX_SHIFT)) {
+            throw new IllegalArgumentException("buffer length " + length);
+        }
+        int shift = Math.max(MIN_SHIFT, 32 - Integer.numberOfLeadingZeros(Math.max(1, length) - 1));
+        return shift - MIN_SHIFT;
+    }
+}
