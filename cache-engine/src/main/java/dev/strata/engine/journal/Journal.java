@@ -63,6 +63,8 @@ public final class Journal implements AutoCloseable {
     /** When the oldest record not yet forced was appended (System.nanoTime), or NONE. */
     private long oldestUnforcedNanos = NONE;
     private boolean closing;
+    /** Test hook {@link #crashForTest}: the writer stops at once, writing and forcing nothing more. */
+    private boolean crashed;
     private Throwable failure;
     private long recordsAppended;
     private long stagingWaits;
@@ -72,6 +74,8 @@ public final class Journal implements AutoCloseable {
     private long activePos;
     private long activeLastSeq;
     private boolean activeUnforced;
+    /** Bytes of the active segment known forced to disk (a power cut keeps at least these). */
+    private long activeForcedPos;
     private final CRC32C crc = new CRC32C();
 
     private final AtomicLong entriesWritten = new AtomicLong();
@@ -395,6 +399,9 @@ public final class Journal implements AutoCloseable {
                 lock.lock();
                 try {
                     while (true) {
+                        if (crashed) {
+                            return;
+                        }
                         long now = System.nanoTime();
                         boolean unforced = nextSeq - 1 > durableSeq;
                         boolean due = unforced && oldestUnforcedNanos != NONE && now - oldestUnforcedNanos >= syncIntervalNanos;
@@ -426,10 +433,11 @@ public final class Journal implements AutoCloseable {
                 if (batch != null) {
                     writeEntry(batch);
                 }
-                if (sync && activeUnforced) {
+                if (sync && activeUnforced && !isCrashed()) {
                     active.force();
                     fsyncs.incrementAndGet();
                     activeUnforced = false;
+                    activeForcedPos = activePos;
                 }
 
                 lock.lock();
@@ -470,6 +478,7 @@ public final class Journal implements AutoCloseable {
             active = null; // if next() fails, nothing is left to close twice
             active = space.next(previous, activeLastSeq);
             activePos = JournalFormat.BLOCK;
+            activeForcedPos = JournalFormat.BLOCK;
         }
         EntryHeader.encode(batch, active.id(), crc);
         ByteBuffer entry = batch.entry.clear().limit(size);
@@ -501,8 +510,73 @@ public final class Journal implements AutoCloseable {
         }
     }
 
+    private boolean isCrashed() {
+        lock.lock();
+        try {
+            return crashed;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Test hook: stops the journal the way a killed process (or, with {@code powerCut}, a lost
+     * machine) would. Records still in the staging buffers never reach the file and nothing more
+     * is forced; with {@code powerCut}, the bytes of the active segment written after its last
+     * force are torn: a random-length prefix of them survives, the rest becomes garbage. Later
+     * calls on this journal fail. Used by the engine's crash tests only.
+     */
+    public void crashForTest(boolean powerCut) {
+        lock.lock();
+        try {
+            crashed = true;
+            if (failure == null) {
+                failure = new IOException("journal " + dir + " crashed (test hook)");
+            }
+            writerWake.signalAll();
+            batchTaken.signalAll();
+            durableAdvanced.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        boolean interrupted = false;
+        while (writer.isAlive()) {
+            try {
+                writer.join();
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        if (powerCut && tornPath != null && tornTo > tornFrom) {
+            java.util.concurrent.ThreadLocalRandom r = java.util.concurrent.ThreadLocalRandom.current();
+            long keep = tornFrom + r.nextLong(tornTo - tornFrom + 1);
+            try (var ch = java.nio.channels.FileChannel.open(tornPath, java.nio.file.StandardOpenOption.WRITE)) {
+                byte[] junk = new byte[(int) Math.min(tornTo - keep, 1 << 20)];
+                r.nextBytes(junk);
+                if (r.nextBoolean()) {
+                    java.util.Arrays.fill(junk, (byte) 0);
+                }
+                ch.write(ByteBuffer.wrap(junk), keep);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+        space.close();
+    }
+
+    /** Set by the writer thread when it stops: the unforced byte range of the active segment. */
+    private Path tornPath;
+    private long tornFrom;
+    private long tornTo;
+
     private void closeActive() {
         if (active != null) {
+            tornPath = active.path();
+            tornFrom = activeUnforced ? activeForcedPos : activePos;
+            tornTo = activePos;
             try {
                 active.close();
             } catch (IOException e) {

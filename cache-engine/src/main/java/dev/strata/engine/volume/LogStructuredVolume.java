@@ -57,6 +57,8 @@ public final class LogStructuredVolume implements Volume {
     private final boolean readOnly;
     private final Runnable onClose;
     private final long sizeSectors;
+    /** Each write record fits one journal entry, so the journal never splits it and one record is one extent. */
+    private final int maxRecordBytes;
 
     private final ReentrantLock writeOrder = new ReentrantLock();
     private final ReentrantLock mapLock = new ReentrantLock();
@@ -95,6 +97,7 @@ public final class LogStructuredVolume implements Volume {
         this.readOnly = readOnly;
         this.onClose = onClose;
         this.sizeSectors = superblock.sizeBytes() / SECTOR_SIZE;
+        this.maxRecordBytes = Math.min(MAX_RECORD_BYTES, options.journal().maxEntryDataBytes());
         this.map = state.map;
         this.objects = state.objects;
         this.nextObjectSeq = state.lastObjectSeq + 1;
@@ -255,7 +258,7 @@ public final class LogStructuredVolume implements Volume {
             checkWritable();
             do {
                 Batch b = batchWithRoom(Math.min(rest.remaining(), SECTOR_SIZE));
-                int n = Math.min(Math.min(rest.remaining(), b.room()), MAX_RECORD_BYTES) / SECTOR_SIZE * SECTOR_SIZE;
+                int n = Math.min(Math.min(rest.remaining(), b.room()), maxRecordBytes) / SECTOR_SIZE * SECTOR_SIZE;
                 ByteBuffer chunk = rest.slice(rest.position(), n);
                 long seq = appendToJournal(lba, n / SECTOR_SIZE, RecordKind.WRITE, chunk.duplicate());
                 addWrite(b, seq, lba, chunk);
@@ -621,7 +624,7 @@ public final class LogStructuredVolume implements Volume {
      * Test hook: stops like a killed process would — no flush, no upload, no checkpoint, no
      * release of the epoch; journal bytes not yet written by the journal's writer are lost.
      */
-    void crashForTest() {
+    void crashForTest(boolean powerCut) {
         closed = true;
         if (sealer != null) {
             sealer.interrupt();
@@ -630,7 +633,7 @@ public final class LogStructuredVolume implements Volume {
             uploader.stop();
         }
         if (journal != null) {
-            journal.crashForTest();
+            journal.crashForTest(powerCut);
         }
         onClose.run();
     }

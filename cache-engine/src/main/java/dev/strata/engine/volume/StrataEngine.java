@@ -182,10 +182,21 @@ public final class StrataEngine implements AutoCloseable {
                             throw new UncheckedIOException(e);
                         }
                     });
-            long next = Math.max(state.lastJournalSeq, v.lastJournalSeq()) + 1;
+            if (replay.missingBefore(state.lastJournalSeq)) {
+                // The journal starts after the bucket ends: records in between are lost (this cannot happen
+                // unless the bucket lost objects or the journal lost segments). Say so; the bucket's state stands.
+                LOG.log(System.Logger.Level.ERROR, "volume " + name + ": the local journal starts at record " + replay.firstSeq()
+                        + " but the bucket ends at record " + state.lastJournalSeq + "; records in between are lost."
+                        + " Continuing from the bucket's state; the journal is discarded");
+            }
+            if (replay.chainLastSeq() <= state.lastJournalSeq || replay.missingBefore(state.lastJournalSeq)) {
+                // Nothing in the journal is newer than the bucket: start a fresh one.
+                Journal.deleteSegments(journalDir, sb.volumeId());
+            }
+            long next = v.lastJournalSeq() + 1;
             LOG.log(System.Logger.Level.INFO, "volume " + name + " opened for write, epoch " + newEpoch + ": "
-                    + state.objectsReplayed + " objects after checkpoint " + state.checkpointSeq + ", journal " + replay);
-            v.start(Journal.open(journalDir, options.journal(), sb.volumeId(), next, replay));
+                    + state.objectsReplayed + " objects after checkpoint " + state.checkpointSeq + "; journal: " + replay.describe());
+            v.start(Journal.open(journalDir, options.journal(), sb.volumeId(), next));
             ok = true;
             return v;
         } catch (UncheckedIOException e) {

@@ -78,8 +78,9 @@ class RandomHistoryMatchesReferenceTest {
                     .withJournal(JournalOptions.builder()
                             .segmentSize(256 * 1024 * (1 + rnd.nextInt(2)))
                             .maxSegments(4 + rnd.nextInt(6))
+                            .maxEntryDataBytes(16 * 1024 * (1 + rnd.nextInt(4)))
                             .syncInterval(Duration.ofMillis(rnd.nextBoolean() ? 2 : 1000))
-                            .directIo(JournalOptions.DirectIo.OFF)
+                            .directIo(dev.strata.engine.journal.DirectIoMode.OFF)
                             .build());
         }
 
@@ -209,7 +210,8 @@ class RandomHistoryMatchesReferenceTest {
             trace.append(powerCut ? "powercut;" : "crash;");
             volume.crashForTest(powerCut);
             volume = engine.openForWrite(VOLUME, options, false);
-            expectPrefix(model.durableLocal(), powerCut ? "power cut" : "process crash");
+            int k = expectPrefix(model.durableLocal(), powerCut ? "power cut" : "process crash");
+            model.truncate(k);
         }
 
         /** The node is gone with its disk: another node takes the volume over from the bucket alone. */
@@ -226,18 +228,21 @@ class RandomHistoryMatchesReferenceTest {
             }
             volume = engine.openForWrite(VOLUME, options, true);
             expectPrefix(model.durableBucket(), "node loss");
+            model.rebase(readAll(volume));
+            model.markDurableBucket();
         }
 
-        private void expectPrefix(int minOps, String what) throws IOException {
+        private int expectPrefix(int minOps, String what) throws IOException {
             long[] got = readAll(volume);
             int k = model.matchPrefix(got, minOps);
             if (k < 0) {
                 fail(what + ": recovered state is not the state after any prefix of at least " + minOps + " of "
                         + model.opCount() + " operations; vs. latest:" + VolumeModel.describeDifference(model.current(), got)
+                        + "\n vs. the durable prefix:" + VolumeModel.describeDifference(model.stateAfter(minOps), got)
                         + trace());
             }
             trace.append("recovered ").append(k).append('/').append(model.opCount()).append(';');
-            model.rebase(got);
+            return k;
         }
 
         private void expectExact(String what) throws IOException {

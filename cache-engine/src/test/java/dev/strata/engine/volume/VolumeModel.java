@@ -25,6 +25,9 @@ final class VolumeModel {
     private final List<Op> ops = new ArrayList<>();
     private int durableLocal;
     private int durableBucket;
+    /** Set by the last {@link #matchPrefix} that matched a torn write: which operation, how many sectors of it. */
+    private int tornOp = -1;
+    private int tornSectors;
 
     VolumeModel(int sectors) {
         this.base = new long[sectors];
@@ -53,6 +56,17 @@ final class VolumeModel {
         durableLocal = ops.size();
     }
 
+    /** The state after the first k operations since the base. */
+    long[] stateAfter(int k) {
+        long[] work = base.clone();
+        for (Op op : ops.subList(0, k)) {
+            for (long s = op.lba; s < op.lba + op.sectors; s++) {
+                work[(int) s] = op.tagAt(s);
+            }
+        }
+        return work;
+    }
+
     int durableLocal() {
         return durableLocal;
     }
@@ -67,9 +81,11 @@ final class VolumeModel {
 
     /**
      * The smallest k ≥ {@code minOps} such that the state after the first k operations since the
-     * base equals {@code recovered}, or -1 if there is none.
+     * base equals {@code recovered} — where the k-th operation, not being durable, may also be
+     * applied only to a prefix of its sectors (a torn write) — or -1 if there is none.
      */
     int matchPrefix(long[] recovered, int minOps) {
+        tornOp = -1;
         long[] work = base.clone();
         int mismatches = 0;
         for (int s = 0; s < work.length; s++) {
@@ -91,11 +107,39 @@ final class VolumeModel {
                 work[i] = op.tagAt(s);
                 boolean is = work[i] != recovered[i];
                 mismatches += (is ? 1 : 0) - (was ? 1 : 0);
+                // A write that was never made durable may be torn: the engine splits large writes into
+                // records in LBA order, and recovery may hold only the first of them.
+                if (k >= minOps && mismatches == 0 && s + 1 < op.lba + op.sectors) {
+                    tornOp = k;
+                    tornSectors = (int) (s + 1 - op.lba);
+                    return k + 1;
+                }
             }
         }
     }
 
-    /** After a recovery to the state after k operations: that state is the new exact base. */
+    /**
+     * After a local recovery to the state after the first k operations: later ones are gone,
+     * the first k are durable on the node (replayed from its journal) but not necessarily in
+     * the bucket, so the history is kept for a later loss of the node.
+     */
+    void truncate(int k) {
+        ops.subList(k, ops.size()).clear();
+        if (tornOp == k - 1 && k > 0) {
+            Op torn = ops.get(k - 1);
+            ops.set(k - 1, new Op(torn.lba, tornSectors, torn.tagBase));
+        }
+        System.arraycopy(base, 0, current, 0, current.length);
+        for (Op op : ops) {
+            for (long s = op.lba; s < op.lba + op.sectors; s++) {
+                current[(int) s] = op.tagAt(s);
+            }
+        }
+        durableLocal = k;
+        durableBucket = Math.min(durableBucket, k);
+    }
+
+    /** After a recovery to a state that is wholly in the bucket: it is the new exact base. */
     void rebase(long[] recovered) {
         base = recovered.clone();
         System.arraycopy(recovered, 0, current, 0, current.length);
