@@ -10,10 +10,18 @@ public final class StrataMain {
     static final String USAGE = """
             usage: strata COMMAND [options]
 
-              serve      serve a volume over NBD (see README.md)
+              serve      serve a volume over NBD until Ctrl-C / SIGTERM
+                           --dir DIR (default ./strata-data: bucket, journal, socket)
+                           --volume NAME (vol0)  --size SIZE (4GiB, at creation only)
+                           --socket PATH (DIR/NAME.sock)  --listen HOST:PORT (TCP too)
+                           --no-socket  --take-over  --flush-mode journal|bucket
+                           S3 instead of DIR/bucket: --s3-bucket B [--s3-endpoint URL]
+                           [--s3-region R] [--s3-prefix P] [--s3-path-style]
+                           [--s3-credentials-file F]  (or keys in --config FILE);
+                           credentials from the environment (AWS_ACCESS_KEY_ID, ...)
               demo       write, SIGKILL, reopen, verify, print figures (embedded store)
                            --dir DIR (default ./strata-data)  --seconds N (default 4)
-              volume     create | list | inspect volumes
+              volume     create NAME --size SIZE | list | inspect NAME  (same store flags)
               test       install what the tests need and run them (handled by ./strata)
               help       this text
             """;
@@ -26,6 +34,8 @@ public final class StrataMain {
         String cmd = argv.length == 0 ? "help" : argv[0];
         try {
             return switch (cmd) {
+                case "serve" -> ServeCommand.run(new Args(argv, 1, ServeCommand.FLAGS, ServeCommand.SWITCHES), out);
+                case "volume" -> VolumeCommand.run(argv, out);
                 case "demo" -> DemoCommand.run(new Args(argv, 1, Set.of("dir", "seconds"), Set.of()), out);
                 case "demo-writer" -> DemoCommand.writer(new Args(argv, 1, Set.of("dir", "volume"), Set.of()), out);
                 case "help", "--help", "-h" -> {

@@ -1,0 +1,104 @@
+package dev.strata.node.cli;
+
+import dev.strata.engine.objectlog.VolumeKeys;
+import dev.strata.engine.volume.LogStructuredVolume;
+import dev.strata.engine.volume.StrataEngine;
+import dev.strata.engine.volume.VolumeOptions;
+import dev.strata.node.nbd.NbdExport;
+import dev.strata.node.nbd.NbdServer;
+import java.io.PrintStream;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import sun.misc.Signal;
+
+/**
+ * {@code strata serve}: creates or opens a volume and serves it over NBD until Ctrl-C or
+ * SIGTERM, then closes cleanly (flush, upload, checkpoint, release the volume) and exits 0.
+ */
+final class ServeCommand {
+    static final Set<String> FLAGS;
+    static final Set<String> SWITCHES;
+
+    static {
+        Set<String> f = new HashSet<>(StoreSettings.FLAGS);
+        f.addAll(Set.of("volume", "size", "socket", "listen", "flush-mode"));
+        FLAGS = Set.copyOf(f);
+        Set<String> s = new HashSet<>(StoreSettings.SWITCHES);
+        s.addAll(Set.of("take-over", "no-socket"));
+        SWITCHES = Set.copyOf(s);
+    }
+
+    static int run(Args args, PrintStream out) throws Exception {
+        StoreSettings where = StoreSettings.from(args);
+        String name = args.get("volume", "vol0");
+        try {
+            VolumeKeys.validateName(name);
+        } catch (IllegalArgumentException e) {
+            throw new Args.UsageException("--volume: " + e.getMessage());
+        }
+        long size = Args.parseSize("size", args.get("size", "4GiB"));
+        VolumeOptions options = VolumeOptions.defaults();
+        String mode = args.get("flush-mode", "journal");
+        switch (mode) {
+            case "journal" -> { }
+            case "bucket" -> options = options.withFlushMode(VolumeOptions.FlushMode.BUCKET);
+            default -> throw new Args.UsageException("--flush-mode: 'journal' or 'bucket', not '" + mode + "'");
+        }
+        Files.createDirectories(where.dir);
+        StrataEngine engine = new StrataEngine(where.open(), where.localDir());
+        if (!engine.exists(name)) {
+            engine.createVolume(name, size);
+            out.println("created volume " + name + " (" + size + " bytes) in " + where.describe());
+        } else if (args.has("size") && engine.superblock(name).sizeBytes() != size) {
+            out.println("note: volume " + name + " exists with size " + engine.superblock(name).sizeBytes()
+                    + " bytes; --size applies only at creation");
+        }
+        LogStructuredVolume volume = engine.openForWrite(name, options, args.isSet("take-over"));
+        NbdServer.Builder nb = NbdServer.builder()
+                .export(new NbdExport(name, "Strata volume " + name + " (" + where.describe() + ")", volume));
+        if (!args.isSet("no-socket")) {
+            nb.unixSocket(Path.of(args.get("socket", where.dir.resolve(name + ".sock").toString())).toAbsolutePath());
+        }
+        if (args.has("listen")) {
+            String hp = args.get("listen", null);
+            int colon = hp.lastIndexOf(':');
+            if (colon < 0) {
+                throw new Args.UsageException("--listen: HOST:PORT, not '" + hp + "'");
+            }
+            int port;
+            try {
+                port = Integer.parseInt(hp.substring(colon + 1));
+            } catch (NumberFormatException e) {
+                throw new Args.UsageException("--listen: bad port in '" + hp + "'");
+            }
+            String host = hp.substring(0, colon);
+            nb.tcp(host.startsWith("[") ? host.substring(1, host.length() - 1) : host, port);
+        } else if (args.isSet("no-socket")) {
+            throw new Args.UsageException("--no-socket needs --listen");
+        }
+        NbdServer server = nb.build();
+        server.start();
+        out.println("serving volume " + name + " (" + volume.size() + " bytes, epoch " + volume.epoch() + ") from "
+                + where.describe());
+        for (URI uri : server.endpoints()) {
+            out.println("nbd endpoint: " + uri);
+        }
+        out.flush();
+
+        CountDownLatch stop = new CountDownLatch(1);
+        Signal.handle(new Signal("INT"), s -> stop.countDown());
+        Signal.handle(new Signal("TERM"), s -> stop.countDown());
+        stop.await();
+        out.println("stopping: closing connections, flushing, uploading, checkpointing...");
+        out.flush();
+        server.close();
+        volume.close();
+        engine.close();
+        out.println("stopped cleanly");
+        return 0;
+    }
+}

@@ -1,0 +1,74 @@
+package dev.strata.node.cli;
+
+import dev.strata.engine.objectlog.VolumeKeys;
+import dev.strata.engine.store.ObjectInfo;
+import dev.strata.engine.store.ObjectStore;
+import dev.strata.engine.volume.StrataEngine;
+import dev.strata.engine.volume.Superblock;
+import java.io.PrintStream;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/** {@code strata volume create|list|inspect}: the volume operations the CSI controller will call. */
+final class VolumeCommand {
+    static int run(String[] argv, PrintStream out) throws Exception {
+        if (argv.length < 2) {
+            throw new Args.UsageException("volume: create, list or inspect");
+        }
+        Set<String> flags = new HashSet<>(StoreSettings.FLAGS);
+        flags.add("size");
+        flags.add("volume");
+        Args args = new Args(argv, 2, flags, StoreSettings.SWITCHES);
+        StoreSettings where = StoreSettings.from(args);
+        try (StrataEngine engine = new StrataEngine(where.open(), where.localDir())) {
+            switch (argv[1]) {
+                case "create" -> {
+                    String name = name(args);
+                    long size = Args.parseSize("size", args.get("size", "4GiB"));
+                    Superblock sb = engine.createVolume(name, size);
+                    out.println("created volume " + sb.volume() + " id " + sb.volumeId() + " size " + sb.sizeBytes());
+                }
+                case "list" -> {
+                    for (String v : engine.listVolumes()) {
+                        Superblock sb = engine.superblock(v);
+                        out.printf("%-32s %16d bytes  created %s%n", v, sb.sizeBytes(), sb.created());
+                    }
+                }
+                case "inspect" -> inspect(engine, name(args), out);
+                default -> throw new Args.UsageException("volume: unknown subcommand '" + argv[1] + "'");
+            }
+        }
+        return 0;
+    }
+
+    private static String name(Args args) {
+        String name = args.has("volume") ? args.get("volume", null) : args.positional().isEmpty() ? null : args.positional().getFirst();
+        if (name == null) {
+            throw new Args.UsageException("volume: name the volume (NAME or --volume NAME)");
+        }
+        try {
+            VolumeKeys.validateName(name);
+        } catch (IllegalArgumentException e) {
+            throw new Args.UsageException(e.getMessage());
+        }
+        return name;
+    }
+
+    private static void inspect(StrataEngine engine, String name, PrintStream out) throws Exception {
+        Superblock sb = engine.superblock(name);
+        VolumeKeys keys = new VolumeKeys(name);
+        ObjectStore store = engine.store();
+        out.println("volume      " + sb.volume());
+        out.println("id          " + sb.volumeId());
+        out.println("size        " + sb.sizeBytes() + " bytes");
+        out.println("created     " + sb.created());
+        List<ObjectInfo> objects = store.list(keys.objectsPrefix());
+        long bytes = objects.stream().mapToLong(ObjectInfo::size).sum();
+        out.println("objects     " + objects.size() + " (" + bytes + " bytes)");
+        List<ObjectInfo> epochs = store.list(keys.epochsPrefix());
+        out.println("epochs      " + epochs.stream().map(o -> o.key().substring(keys.epochsPrefix().length())).toList());
+        out.println("checkpoints " + store.list(keys.checkpointsPrefix()).stream()
+                .map(o -> o.key().substring(keys.checkpointsPrefix().length())).toList());
+    }
+}
