@@ -52,6 +52,24 @@ class RandomHistoryMatchesReferenceTest {
         }
     }
 
+    /** The same histories against a real S3 server (S3Proxy on 127.0.0.1), through the S3 store. */
+    @Test
+    void historiesOnARealS3ServerRecoverTheSameWay() throws Exception {
+        int count = Integer.getInteger("strata.model.s3seeds", 4);
+        try (dev.strata.engine.store.S3ProxyServer s3 = dev.strata.engine.store.S3ProxyServer.start()) {
+            for (long seed = 1; seed <= count; seed++) {
+                String bucket = "model-" + seed;
+                s3.createBucket(bucket);
+                ObjectStore store = new dev.strata.engine.store.S3ObjectStore(s3.config(bucket).build());
+                try {
+                    new Run(seed, tmp.resolve("s3-seed-" + seed), store).run();
+                } catch (Throwable t) {
+                    throw new AssertionError("S3 model seed " + seed + " failed: " + t, t);
+                }
+            }
+        }
+    }
+
     /** Seeds run on a few threads at once (each its own store, node and volume); the smallest failing seed is reported. */
     private void runSeeds(Path root, long start, int count) throws Exception {
         int threads = Integer.getInteger("strata.model.threads", Math.max(2, Runtime.getRuntime().availableProcessors()));
@@ -107,10 +125,14 @@ class RandomHistoryMatchesReferenceTest {
         private final StringBuilder trace = new StringBuilder();
 
         Run(long seed, Path dir) throws IOException {
+            this(seed, dir, new LocalDirectoryObjectStore(dir.resolve("bucket")));
+        }
+
+        Run(long seed, Path dir, ObjectStore store) {
             this.seed = seed;
             this.rnd = new SplittableRandom(seed);
             this.dir = dir;
-            this.store = new LocalDirectoryObjectStore(dir.resolve("bucket"));
+            this.store = store;
             this.options = VolumeOptions.defaults()
                     .withObjectBytes(64 * 1024 * (1 + rnd.nextInt(4)))
                     .withMaxExtentsPerObject(16 + rnd.nextInt(200))
