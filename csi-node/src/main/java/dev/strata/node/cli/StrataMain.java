@@ -27,6 +27,10 @@ public final class StrataMain {
             """;
 
     public static void main(String[] argv) {
+        // One line per log record, before anything creates a logger.
+        if (System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
+            System.setProperty("java.util.logging.SimpleFormatter.format", "%1$tF %1$tT %4$s %3$s: %5$s%6$s%n");
+        }
         System.exit(run(argv, System.out, System.err));
     }
 
