@@ -129,6 +129,11 @@ public final class LogStructuredVolume implements Volume {
                     sealOpen();
                     b = batchWithRoom(rest.remaining());
                 }
+                if (b.room() < rest.remaining()) {
+                    throw new VolumeException(keys.volume() + ": journal record " + journalSeq + " holds " + rest.remaining()
+                            + " bytes, more than an object of " + options.objectBytes()
+                            + " bytes; reopen with objectBytes at least that large");
+                }
                 addWrite(b, journalSeq, lba, rest);
             } else {
                 Batch b = batchWithRoom(0);
@@ -484,7 +489,8 @@ public final class LogStructuredVolume implements Volume {
             }
             try {
                 sealIfOld();
-                if (System.nanoTime() - lastFenceCheck > 5_000_000_000L) {
+                // A LIST every 30 s: a stale writer stops taking writes within that; its uploads are fenced anyway.
+                if (System.nanoTime() - lastFenceCheck > 30_000_000_000L) {
                     lastFenceCheck = System.nanoTime();
                     checkFence();
                 }
