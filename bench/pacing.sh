@@ -31,7 +31,7 @@ done
 python3 "$ROOT/bench/summarize.py" "$out" \
   plain_p50_ms paced_p50_ms plain_p99_ms paced_p99_ms plain_max_ms paced_max_ms \
   plain_dirty_peak_MiB paced_dirty_peak_MiB plain_dirty_wb_peak_MiB paced_dirty_wb_peak_MiB \
-  plain_write_s paced_write_s plain_total_s paced_total_s paced_final_chunk_MiB \
+  plain_write_s paced_write_s plain_total_s paced_total_s paced_final_chunk_MiB paced_wait_total_s paced_stall_total_s \
   --ratio paced_p99_ms/plain_p99_ms --ratio paced_max_ms/plain_max_ms \
   --ratio paced_dirty_peak_MiB/plain_dirty_peak_MiB --ratio paced_total_s/plain_total_s | tee -a "$out"
 echo "results: $out"

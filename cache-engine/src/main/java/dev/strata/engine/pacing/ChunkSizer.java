@@ -6,11 +6,13 @@ import java.util.Arrays;
  * The chunk-size rule of a {@link WritebackPacer}, as pure logic so it can be tested by feeding
  * it wait durations.
  *
- * <p>The wait measured per chunk is how long {@code sync_file_range(WAIT_AFTER)} on the
- * previous chunk blocked the writer. When the writer is faster than the device (the case
- * pacing exists for), that wait is about {@code chunk / device bandwidth − chunk / memcpy rate}:
- * linear in the chunk size. It is also the stall that the one write crossing a chunk boundary
- * sees. So the rule keeps the p95 wait in a band [{@code growBelow}, {@code shrinkAbove}]:
+ * <p>The "wait" fed per chunk is the stall of the writer at a chunk boundary: the kick of the
+ * new chunk ({@code sync_file_range(WRITE)} submits the I/O itself and blocks while the device
+ * queue is full) plus the wait for the previous chunk and its fadvise. When the writer is faster
+ * than the device (the case pacing exists for), that is about
+ * {@code chunk / device bandwidth − chunk / memcpy rate}: linear in the chunk size. It is also
+ * the stall that the one write crossing a chunk boundary sees. So the rule keeps the p95 stall
+ * in a band [{@code growBelow}, {@code shrinkAbove}]:
  * <ul>
  * <li>after {@code window} waits at the current size, take their p95 (linear interpolation
  *     between the closest ranks, as numpy's default);</li>

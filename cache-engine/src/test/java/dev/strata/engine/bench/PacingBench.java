@@ -71,8 +71,9 @@ public final class PacingBench {
             loopEnd = System.nanoTime();
             if (pacer != null) {
                 pacer.close();
-                pacerInfo = String.format(" %s_final_chunk_MiB=%d %s_chunks=%d %s_resizes=%d %s_wait_total_s=%.3f",
-                        mode, pacer.chunkBytes() >> 20, mode, pacer.chunks(), mode, pacer.resizes(), mode, pacer.waitNanosTotal() / 1e9);
+                pacerInfo = String.format(" %s_final_chunk_MiB=%d %s_chunks=%d %s_resizes=%d %s_wait_total_s=%.3f %s_stall_total_s=%.3f",
+                        mode, pacer.chunkBytes() >> 20, mode, pacer.chunks(), mode, pacer.resizes(), mode, pacer.waitNanosTotal() / 1e9,
+                        mode, pacer.stallNanosTotal() / 1e9);
             }
             ch.force(false);
         }
