@@ -129,7 +129,7 @@ public final class Journal implements AutoCloseable {
         for (SegmentSummary s : scan.segments()) {
             maxId = Math.max(maxId, s.segmentId());
         }
-        SegmentChannels channels = new SegmentChannels(dir, options.directIo());
+        SegmentChannels channels = new SegmentChannels(dir, options.directIo(), options.writebackPacing());
         SegmentSpace space = new SegmentSpace(dir, volumeId, options, channels, maxId + 1);
         for (SegmentSummary s : scan.segments()) {
             switch (s.role()) {

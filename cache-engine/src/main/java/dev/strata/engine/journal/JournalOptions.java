@@ -1,5 +1,6 @@
 package dev.strata.engine.journal;
 
+import dev.strata.engine.pacing.PacingPolicy;
 import java.time.Duration;
 import java.util.Objects;
 
@@ -17,13 +18,17 @@ import java.util.Objects;
  * @param directIo          whether to open segments with O_DIRECT
  * @param maxEntryDataBytes the most data bytes in one entry (one group commit); a multiple of
  *                          4096; larger writes are split into several records
+ * @param writebackPacing   how segments written through the page cache (not O_DIRECT) are paced
+ *                          (docs/writeback-pacing.md); {@link PacingPolicy#disabled()} turns it
+ *                          off; ignored for segments opened with O_DIRECT
  */
 public record JournalOptions(
         long segmentSize,
         int maxSegments,
         Duration syncInterval,
         DirectIoMode directIo,
-        int maxEntryDataBytes) {
+        int maxEntryDataBytes,
+        PacingPolicy writebackPacing) {
 
     public static final long DEFAULT_SEGMENT_SIZE = 64L << 20;
     public static final int DEFAULT_MAX_SEGMENTS = 16;
@@ -33,6 +38,7 @@ public record JournalOptions(
     public JournalOptions {
         Objects.requireNonNull(syncInterval, "syncInterval");
         Objects.requireNonNull(directIo, "directIo");
+        Objects.requireNonNull(writebackPacing, "writebackPacing");
         if (maxEntryDataBytes < JournalFormat.BLOCK || maxEntryDataBytes % JournalFormat.BLOCK != 0) {
             throw new IllegalArgumentException("maxEntryDataBytes must be a positive multiple of 4096, got " + maxEntryDataBytes);
         }
@@ -69,6 +75,7 @@ public record JournalOptions(
         private Duration syncInterval = DEFAULT_SYNC_INTERVAL;
         private DirectIoMode directIo = DirectIoMode.AUTO;
         private int maxEntryDataBytes = DEFAULT_MAX_ENTRY_DATA_BYTES;
+        private PacingPolicy writebackPacing = PacingPolicy.defaults();
 
         private Builder() {
         }
@@ -98,8 +105,14 @@ public record JournalOptions(
             return this;
         }
 
+        /** Pacing of buffered segment writes; on by default, {@link PacingPolicy#disabled()} for off. */
+        public Builder writebackPacing(PacingPolicy policy) {
+            this.writebackPacing = policy;
+            return this;
+        }
+
         public JournalOptions build() {
-            return new JournalOptions(segmentSize, maxSegments, syncInterval, directIo, maxEntryDataBytes);
+            return new JournalOptions(segmentSize, maxSegments, syncInterval, directIo, maxEntryDataBytes, writebackPacing);
         }
     }
 }

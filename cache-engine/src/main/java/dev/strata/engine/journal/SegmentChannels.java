@@ -1,6 +1,9 @@
 package dev.strata.engine.journal;
 
 import com.sun.nio.file.ExtendedOpenOption;
+import dev.strata.engine.pacing.LinuxFileHints;
+import dev.strata.engine.pacing.PacingPolicy;
+import dev.strata.engine.pacing.WritebackPacer;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.OpenOption;
@@ -11,7 +14,8 @@ import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * Opens segment files for writing, with O_DIRECT when the mode and the filesystem allow it.
+ * Opens segment files for writing, with O_DIRECT when the mode and the filesystem allow it,
+ * and gives buffered ones a writeback pacer.
  * One instance per journal, so the fallback warning is logged once per journal directory.
  * Thread-safe.
  */
@@ -37,15 +41,42 @@ final class SegmentChannels {
     }
 
     private final Opener opener;
+    private final PacingPolicy pacing;
 
     SegmentChannels(Path dir, DirectIoMode mode) {
         this(dir, mode, FileChannel::open);
     }
 
     SegmentChannels(Path dir, DirectIoMode mode, Opener opener) {
+        this(dir, mode, opener, PacingPolicy.disabled());
+    }
+
+    SegmentChannels(Path dir, DirectIoMode mode, PacingPolicy pacing) {
+        this(dir, mode, FileChannel::open, pacing);
+    }
+
+    SegmentChannels(Path dir, DirectIoMode mode, Opener opener, PacingPolicy pacing) {
         this.dir = dir;
         this.mode = mode;
         this.opener = opener;
+        this.pacing = pacing;
+    }
+
+    /**
+     * A writeback pacer for a segment file just opened, or null: under O_DIRECT there is no page
+     * cache to pace, with pacing disabled there is nothing to do, and where the hints are
+     * unavailable the pacer would be a no-op anyway.
+     */
+    WritebackPacer pacerFor(Path file, boolean direct) {
+        if (direct || !pacing.enabled() || !LinuxFileHints.system().available()) {
+            return null;
+        }
+        WritebackPacer pacer = WritebackPacer.open(LinuxFileHints.system(), file, pacing);
+        if (!pacer.active()) {
+            pacer.close();
+            return null;
+        }
+        return pacer;
     }
 
     /** An opened segment channel and whether it bypasses the page cache. */

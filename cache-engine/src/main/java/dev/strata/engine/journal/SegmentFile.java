@@ -1,5 +1,6 @@
 package dev.strata.engine.journal;
 
+import dev.strata.engine.pacing.WritebackPacer;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -15,6 +16,12 @@ import java.util.HexFormat;
  * new header), positional writes and force. Naming of segment files lives here too.
  * Not thread-safe: a segment is used by one thread at a time (the writer, or a recycler under
  * {@link SegmentSpace}'s lock).
+ *
+ * <p>A segment written through the page cache (not O_DIRECT) that is created or opened for
+ * entries has a {@link WritebackPacer}: every write is reported to it, so the zero-fill and the
+ * entries never leave more than about two chunks dirty, and written parts are dropped from the
+ * page cache (the journal is never read back except by replay after a restart). Durability is
+ * unaffected: it still comes from {@link #force()} alone.
  */
 final class SegmentFile implements AutoCloseable {
     static final String PREFIX = "segment-";
@@ -26,12 +33,20 @@ final class SegmentFile implements AutoCloseable {
     private final long id;
     private final FileChannel channel;
     private final boolean direct;
+    /** Null when not paced (O_DIRECT, pacing off, hints unavailable, or a header-only open). */
+    private final WritebackPacer pacer;
 
-    private SegmentFile(Path path, long id, SegmentChannels.Opened opened) {
+    private SegmentFile(Path path, long id, SegmentChannels.Opened opened, WritebackPacer pacer) {
         this.path = path;
         this.id = id;
         this.channel = opened.channel();
         this.direct = opened.direct();
+        this.pacer = pacer;
+    }
+
+    /** {@code openedAs}: the name the file had when opened (the hint fd follows the file through renames). */
+    private static SegmentFile paced(Path path, Path openedAs, long id, SegmentChannels.Opened opened, SegmentChannels channels) {
+        return new SegmentFile(path, id, opened, channels.pacerFor(openedAs, opened.direct()));
     }
 
     static String fileName(long id) {
@@ -62,7 +77,7 @@ final class SegmentFile implements AutoCloseable {
         Path tmp = dir.resolve(fileName(id) + TMP_SUFFIX);
         Path path = dir.resolve(fileName(id));
         SegmentChannels.Opened opened = channels.open(tmp, EnumSet.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE));
-        SegmentFile segment = new SegmentFile(path, id, opened);
+        SegmentFile segment = paced(path, tmp, id, opened, channels);
         try {
             ByteBuffer zeros = JournalFormat.alignedBuffer((int) Math.min(ZERO_CHUNK, size));
             for (long pos = 0; pos < size; pos += zeros.capacity()) {
@@ -89,7 +104,8 @@ final class SegmentFile implements AutoCloseable {
         Path path = dir.resolve(fileName(newId));
         try {
             Files.move(oldPath, path, StandardCopyOption.ATOMIC_MOVE);
-            try (SegmentFile segment = open(path, newId, channels)) {
+            // Header only: 4 KiB, not worth a pacer.
+            try (SegmentFile segment = new SegmentFile(path, newId, channels.open(path, EnumSet.of(StandardOpenOption.READ, StandardOpenOption.WRITE)), null)) {
                 segment.writeHeader(new SegmentHeader(newId, size, volumeId));
             }
             forceDirectory(dir);
@@ -100,7 +116,7 @@ final class SegmentFile implements AutoCloseable {
 
     /** Opens an existing (created or recycled) segment for writing entries. */
     static SegmentFile open(Path path, long id, SegmentChannels channels) throws IOException {
-        return new SegmentFile(path, id, channels.open(path, EnumSet.of(StandardOpenOption.READ, StandardOpenOption.WRITE)));
+        return paced(path, path, id, channels.open(path, EnumSet.of(StandardOpenOption.READ, StandardOpenOption.WRITE)), channels);
     }
 
     private void writeHeader(SegmentHeader header) throws IOException {
@@ -128,6 +144,9 @@ final class SegmentFile implements AutoCloseable {
         while (src.hasRemaining()) {
             pos += channel.write(src, pos);
         }
+        if (pacer != null) {
+            pacer.onWrite(position, pos - position);
+        }
     }
 
     /** fdatasync: the data written so far is on stable storage (the file size never changes after creation). */
@@ -137,7 +156,13 @@ final class SegmentFile implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
-        channel.close();
+        try {
+            if (pacer != null) {
+                pacer.close(); // drains and drops what is left; never throws
+            }
+        } finally {
+            channel.close();
+        }
     }
 
     /** Makes renames and creations in {@code dir} durable. Some filesystems refuse to open a directory; then the rename is as durable as they make it. */

@@ -2,6 +2,7 @@ package dev.strata.engine.journal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.strata.engine.pacing.PacingPolicy;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -20,6 +21,7 @@ import java.util.stream.Stream;
 final class JournalTestSupport {
     static final String VOLUME = "pvc-0b1c2d3e-journal-test";
     static final int MAX_ENTRY = 64 << 10;
+    static final PacingPolicy PACING = PacingPolicy.chunks(16 << 10, 32 << 10, 128 << 10);
 
     private JournalTestSupport() {
     }
@@ -49,7 +51,9 @@ final class JournalTestSupport {
                 .maxSegments(64)
                 .maxEntryDataBytes(MAX_ENTRY)
                 .syncInterval(Duration.ofSeconds(1))
-                .directIo(mode);
+                .directIo(mode)
+                // chunks small enough that buffered test journals (256 KiB segments) really get paced
+                .writebackPacing(PACING);
     }
 
     static JournalOptions small() {
