@@ -319,6 +319,15 @@ public final class Journal implements AutoCloseable {
         space.releaseThrough(seq);
     }
 
+    /**
+     * True when appends are (or are about to be) waiting for a release: every segment holds
+     * records not yet in the bucket. The engine then seals and uploads its open batch at once
+     * instead of waiting for the batch to fill or age.
+     */
+    public boolean underSpacePressure() {
+        return space.nearlyFull();
+    }
+
     public JournalStats stats() {
         long appended;
         long waits;
@@ -539,6 +548,7 @@ public final class Journal implements AutoCloseable {
         } finally {
             lock.unlock();
         }
+        writer.interrupt(); // it may be waiting for segment space, which no one will release now
         boolean interrupted = false;
         while (writer.isAlive()) {
             try {

@@ -49,6 +49,8 @@ final class SegmentSpace implements AutoCloseable {
     private long released;
 
     final AtomicLong spaceWaits = new AtomicLong();
+    /** True while the writer waits for a segment to be released (read by the engine to seal batches early). */
+    volatile boolean waitingForRelease;
     final AtomicLong created = new AtomicLong();
     final AtomicLong recycled = new AtomicLong();
 
@@ -113,8 +115,23 @@ final class SegmentSpace implements AutoCloseable {
                     spaceWaits.incrementAndGet();
                     LOG.log(System.Logger.Level.DEBUG, "journal {0}: all {1} segments in use, waiting for a release", dir, files);
                 }
-                freed.await();
+                waitingForRelease = true;
+                try {
+                    freed.await();
+                } finally {
+                    waitingForRelease = false;
+                }
             }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** True when the next segment switch would wait for a release (or one already waits). */
+    boolean nearlyFull() {
+        lock.lock();
+        try {
+            return waitingForRelease || (files >= options.maxSegments() && free.isEmpty() && closed.size() >= files - 1);
         } finally {
             lock.unlock();
         }

@@ -30,9 +30,13 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>Concurrency:
  * <ul>
- *   <li>{@link #writeOrder} serializes writers (journal append + batch add + map update), so
- *       the map, the journal and the objects agree on one order of writes; a writer blocked on
- *       journal space or on the pending-batch limit holds it, readers do not need it.</li>
+ *   <li>{@link #writeOrder} serializes writers (journal append, then batch add and map update),
+ *       so the map, the journal and the objects agree on one order of writes. A writer blocked
+ *       on journal space holds it; nothing that frees journal space needs it.</li>
+ *   <li>{@link #batchLock} guards the open batch, the next object number and the last journal
+ *       sequence number applied. Never held while waiting for the journal, so the sealer can
+ *       seal and upload the open batch while a writer waits for journal space (the uploads
+ *       are what free it).</li>
  *   <li>{@link #mapLock} guards {@link #map} and object live counts; held briefly by readers
  *       (lookup) and writers (update).</li>
  *   <li>{@link #pending} (batches not yet uploaded, by object sequence) is a concurrent map:
@@ -61,6 +65,7 @@ public final class LogStructuredVolume implements Volume {
     private final int maxRecordBytes;
 
     private final ReentrantLock writeOrder = new ReentrantLock();
+    private final ReentrantLock batchLock = new ReentrantLock();
     private final ReentrantLock mapLock = new ReentrantLock();
     private final ExtentMap map;
     private final ObjectTable objects;
@@ -72,11 +77,11 @@ public final class LogStructuredVolume implements Volume {
     private final VolumeStats stats = new VolumeStats();
 
     private Journal journal;
-    /** Guarded by writeOrder. */
+    /** Guarded by batchLock. */
     private Batch open;
-    /** Guarded by writeOrder: the next object sequence number. */
+    /** Guarded by batchLock: the next object sequence number. */
     private long nextObjectSeq;
-    /** Guarded by writeOrder: the last journal sequence number applied. */
+    /** Guarded by batchLock: the last journal sequence number applied. */
     private long lastJournalSeq;
 
     private volatile boolean closed;
@@ -117,6 +122,7 @@ public final class LogStructuredVolume implements Volume {
     void applyReplayed(long journalSeq, long recordEpoch, long lba, int sectors, RecordKind kind, ByteBuffer data)
             throws IOException {
         writeOrder.lock();
+        batchLock.lock();
         try {
             if (journalSeq != lastJournalSeq + 1) {
                 throw new CorruptDataException(keys.volume() + ": journal replay found record " + journalSeq
@@ -124,33 +130,28 @@ public final class LogStructuredVolume implements Volume {
             }
             if (kind == RecordKind.WRITE) {
                 ByteBuffer rest = data.duplicate();
-                Batch b = batchWithRoom(rest.remaining());
-                if (b.room() < rest.remaining()) {
-                    sealOpen();
-                    b = batchWithRoom(rest.remaining());
-                }
-                if (b.room() < rest.remaining()) {
+                if (rest.remaining() > options.objectBytes()) {
                     throw new VolumeException(keys.volume() + ": journal record " + journalSeq + " holds " + rest.remaining()
                             + " bytes, more than an object of " + options.objectBytes()
                             + " bytes; reopen with objectBytes at least that large");
                 }
-                addWrite(b, journalSeq, lba, rest);
+                addWrite(batchFor(rest.remaining()), journalSeq, lba, rest);
             } else {
-                Batch b = batchWithRoom(0);
-                addNoData(b, journalSeq, lba, sectors, kind == RecordKind.TRIM ? ExtentKind.TRIM : ExtentKind.ZERO);
+                addNoData(batchFor(0), journalSeq, lba, sectors, kind == RecordKind.TRIM ? ExtentKind.TRIM : ExtentKind.ZERO);
             }
             lastJournalSeq = journalSeq;
         } finally {
+            batchLock.unlock();
             writeOrder.unlock();
         }
     }
 
     long lastJournalSeq() {
-        writeOrder.lock();
+        batchLock.lock();
         try {
             return lastJournalSeq;
         } finally {
-            writeOrder.unlock();
+            batchLock.unlock();
         }
     }
 
@@ -256,22 +257,27 @@ public final class LogStructuredVolume implements Volume {
         checkWritable();
         checkRange("write", offset, length);
         long lba = offset / SECTOR_SIZE;
-        long last;
+        long last = 0;
         ByteBuffer rest = src.duplicate();
         writeOrder.lock();
         try {
             checkWritable();
             do {
-                Batch b = batchWithRoom(Math.min(rest.remaining(), SECTOR_SIZE));
-                int n = Math.min(Math.min(rest.remaining(), b.room()), maxRecordBytes) / SECTOR_SIZE * SECTOR_SIZE;
+                // Cut the record to what the open batch can still take, so objects fill up.
+                int n = Math.min(Math.min(rest.remaining(), roomInOpenBatch()), maxRecordBytes) / SECTOR_SIZE * SECTOR_SIZE;
                 ByteBuffer chunk = rest.slice(rest.position(), n);
                 long seq = appendToJournal(lba, n / SECTOR_SIZE, RecordKind.WRITE, chunk.duplicate());
-                addWrite(b, seq, lba, chunk);
-                lastJournalSeq = seq;
+                batchLock.lock();
+                try {
+                    addWrite(batchFor(n), seq, lba, chunk);
+                    lastJournalSeq = seq;
+                } finally {
+                    batchLock.unlock();
+                }
+                last = seq;
                 rest.position(rest.position() + n);
                 lba += n / SECTOR_SIZE;
             } while (rest.hasRemaining());
-            last = lastJournalSeq;
         } finally {
             writeOrder.unlock();
         }
@@ -300,20 +306,24 @@ public final class LogStructuredVolume implements Volume {
         checkRange(what, offset, length);
         long lba = offset / SECTOR_SIZE;
         long remaining = length / SECTOR_SIZE;
-        long last;
+        long last = 0;
         writeOrder.lock();
         try {
             checkWritable();
             while (remaining > 0) {
                 int n = (int) Math.min(remaining, MAX_NO_DATA_SECTORS);
-                Batch b = batchWithRoom(0);
                 long seq = appendToJournal(lba, n, rk, null);
-                addNoData(b, seq, lba, n, ek);
-                lastJournalSeq = seq;
+                batchLock.lock();
+                try {
+                    addNoData(batchFor(0), seq, lba, n, ek);
+                    lastJournalSeq = seq;
+                } finally {
+                    batchLock.unlock();
+                }
+                last = seq;
                 lba += n;
                 remaining -= n;
             }
-            last = lastJournalSeq;
         } finally {
             writeOrder.unlock();
         }
@@ -342,12 +352,12 @@ public final class LogStructuredVolume implements Volume {
             return;
         }
         long through;
-        writeOrder.lock();
+        batchLock.lock();
         try {
             sealOpen();
             through = nextObjectSeq - 1;
         } finally {
-            writeOrder.unlock();
+            batchLock.unlock();
         }
         uploader.awaitUploaded(through);
     }
@@ -375,7 +385,7 @@ public final class LogStructuredVolume implements Volume {
         return out;
     }
 
-    // ---------------------------------------------------------------- write path internals (writeOrder held)
+    // ---------------------------------------------------------------- write path internals
 
     private long appendToJournal(long lba, int sectors, RecordKind kind, ByteBuffer data) throws IOException {
         try {
@@ -395,9 +405,23 @@ public final class LogStructuredVolume implements Volume {
         }
     }
 
-    /** The open batch if it can take {@code bytes} more (0: an extent without data), else a new one. */
-    private Batch batchWithRoom(int bytes) throws IOException {
-        if (open != null && open.hasExtentRoom() && (bytes == 0 || open.room() >= Math.min(bytes, SECTOR_SIZE))) {
+    /** Bytes the next record may have: what the open batch can still take, or a whole new batch. */
+    private int roomInOpenBatch() {
+        batchLock.lock();
+        try {
+            return open != null && open.hasExtentRoom() && open.room() >= SECTOR_SIZE ? open.room() : options.objectBytes();
+        } finally {
+            batchLock.unlock();
+        }
+    }
+
+    /**
+     * batchLock held. The open batch if it can take a record of {@code bytes} (0: an extent
+     * without data), else a new one (waiting, under batchLock, for the pending-batch limit:
+     * only uploads release it, and they need no lock of ours).
+     */
+    private Batch batchFor(int bytes) throws IOException {
+        if (open != null && open.hasExtentRoom() && open.room() >= bytes) {
             return open;
         }
         sealOpen();
@@ -443,7 +467,7 @@ public final class LogStructuredVolume implements Volume {
         }
     }
 
-    /** Seals the open batch (if it holds anything) and hands it to the uploader. */
+    /** batchLock held. Seals the open batch (if it holds anything) and hands it to the uploader. */
     private void sealOpen() {
         if (open == null || open.isEmpty()) {
             return;
@@ -505,16 +529,24 @@ public final class LogStructuredVolume implements Volume {
         }
     }
 
+    /**
+     * Seals the open batch when it is old, or at once when the journal is running out of space
+     * (the open batch's records hold journal space that only its upload can release).
+     */
     private void sealIfOld() {
-        if (!writeOrder.tryLock()) {
-            return; // a writer is busy; it will seal when full, or we try again soon
+        boolean pressure = journal != null && journal.underSpacePressure();
+        if (!batchLock.tryLock()) {
+            return; // a writer is adding to it; we try again soon
         }
         try {
-            if (open != null && !open.isEmpty() && open.ageNanos() >= options.sealAfter().toNanos()) {
+            if (open != null && !open.isEmpty() && (pressure || open.ageNanos() >= options.sealAfter().toNanos())) {
                 sealOpen();
+                if (pressure) {
+                    stats.sealsForJournalSpace.increment();
+                }
             }
         } finally {
-            writeOrder.unlock();
+            batchLock.unlock();
         }
     }
 
@@ -553,7 +585,7 @@ public final class LogStructuredVolume implements Volume {
         long covered;
         long coveredJournalSeq;
         byte[] body;
-        writeOrder.lock();
+        batchLock.lock();
         try {
             referenced = open != null && open.isEmpty() ? open.objectSeq() - 1 : nextObjectSeq - 1;
             // Only uploaded objects have known sizes: the table stops there, later ones replay from their headers.
@@ -568,19 +600,19 @@ public final class LogStructuredVolume implements Volume {
                 mapLock.unlock();
             }
         } finally {
-            writeOrder.unlock();
+            batchLock.unlock();
         }
         if (referenced <= lastCheckpointSeq || referenced == 0) {
             return;
         }
         // The open batch may still be filling: the checkpoint waits for it like any flush would.
-        writeOrder.lock();
+        batchLock.lock();
         try {
             if (open != null && open.objectSeq() <= referenced) {
                 sealOpen();
             }
         } finally {
-            writeOrder.unlock();
+            batchLock.unlock();
         }
         uploader.awaitUploaded(referenced);
         String key = keys.checkpoint(referenced, epoch);

@@ -16,6 +16,8 @@ public final class VolumeStats {
     public final LongAdder objectsSealed = new LongAdder();
     public final LongAdder objectsUploaded = new LongAdder();
     public final LongAdder checkpoints = new LongAdder();
+    /** Batches sealed early because the journal ran short of space. */
+    public final LongAdder sealsForJournalSpace = new LongAdder();
 
     @Override
     public String toString() {
@@ -23,6 +25,6 @@ public final class VolumeStats {
                 + " flushes=" + flushes.sum() + " bytesRead=" + bytesRead.sum() + " bytesWritten=" + bytesWritten.sum()
                 + " readsFromMemory=" + readsFromMemory.sum() + " readsFromBucket=" + readsFromBucket.sum()
                 + " objectsSealed=" + objectsSealed.sum() + " objectsUploaded=" + objectsUploaded.sum()
-                + " checkpoints=" + checkpoints.sum();
+                + " checkpoints=" + checkpoints.sum() + " sealsForJournalSpace=" + sealsForJournalSpace.sum();
     }
 }

@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Comparator;
 import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -76,10 +77,17 @@ class RandomHistoryMatchesReferenceTest {
         java.util.concurrent.atomic.AtomicLong next = new java.util.concurrent.atomic.AtomicLong(start);
         java.util.concurrent.ConcurrentSkipListMap<Long, Throwable> failures = new java.util.concurrent.ConcurrentSkipListMap<>();
         java.util.List<Thread> workers = new java.util.ArrayList<>();
+        long[] running = new long[threads];
+        long[] since = new long[threads];
         for (int t = 0; t < threads; t++) {
-            workers.add(Thread.ofPlatform().name("model-seeds-" + t).start(() -> {
+            int id = t;
+            workers.add(Thread.ofPlatform().name("model-seeds-" + t).daemon(true).start(() -> {
                 long seed;
                 while (failures.isEmpty() && (seed = next.getAndIncrement()) < start + count) {
+                    synchronized (running) {
+                        running[id] = seed;
+                        since[id] = System.nanoTime();
+                    }
                     Path dir = root.resolve("seed-" + seed);
                     try {
                         new Run(seed, dir).run();
@@ -88,10 +96,32 @@ class RandomHistoryMatchesReferenceTest {
                         failures.put(seed, e);
                     }
                 }
+                synchronized (running) {
+                    running[id] = -1;
+                }
             }));
         }
+        // A seed that hangs is a failure too (a deadlock is a bug): name it and show where every thread is.
+        long limit = TimeUnit.SECONDS.toNanos(Long.getLong("strata.model.seedTimeoutSeconds", 180));
         for (Thread w : workers) {
-            w.join();
+            while (w.isAlive()) {
+                w.join(1000);
+                synchronized (running) {
+                    for (int t = 0; t < threads; t++) {
+                        if (running[t] >= 0 && since[t] != 0 && System.nanoTime() - since[t] > limit) {
+                            StringBuilder dump = new StringBuilder();
+                            Thread.getAllStackTraces().forEach((th, st) -> {
+                                dump.append('\n').append(th.getName()).append(':');
+                                for (StackTraceElement e : st) {
+                                    dump.append("\n    at ").append(e);
+                                }
+                            });
+                            throw new AssertionError("model seed " + running[t] + " hangs (replay with -Dstrata.model.seed="
+                                    + running[t] + "); threads:" + dump);
+                        }
+                    }
+                }
+            }
         }
         if (!failures.isEmpty()) {
             var first = failures.firstEntry();
