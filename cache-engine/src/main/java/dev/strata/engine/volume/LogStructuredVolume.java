@@ -367,21 +367,29 @@ public final class LogStructuredVolume implements Volume {
         checkOpen();
         checkRange("block status", offset, length);
         List<AllocationRun> out = new ArrayList<>();
+        boolean[] full = {false};
         mapLock.lock();
         try {
             map.lookup(offset / SECTOR_SIZE, length / SECTOR_SIZE, (l, n, loc) -> {
+                if (full[0]) {
+                    return;
+                }
                 boolean hole = loc == ExtentMap.UNMAPPED;
                 long bytes = n * SECTOR_SIZE;
                 if (!out.isEmpty() && out.getLast().hole() == hole) {
                     out.set(out.size() - 1, new AllocationRun(out.getLast().length() + bytes, hole));
                 } else if (out.size() < maxRuns) {
                     out.add(new AllocationRun(bytes, hole));
+                } else {
+                    // Everything from here on is dropped: a later run of the same kind must not be
+                    // merged into the last kept one across the runs skipped in between.
+                    full[0] = true;
                 }
             });
         } finally {
             mapLock.unlock();
         }
-        // Runs past maxRuns were dropped; the kept ones are a prefix, as the contract says.
+        // The kept runs are a prefix of the range, as the contract says.
         return out;
     }
 

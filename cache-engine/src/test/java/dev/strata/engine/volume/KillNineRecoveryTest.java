@@ -60,7 +60,9 @@ class KillNineRecoveryTest {
             assertTrue(child.isAlive(), "writer process died on its own; see " + tmp.resolve("child.log"));
             assertTrue(durable.get() > 0, "writer made no durable progress within 60 s");
             Thread.sleep(300 + rnd.nextInt(1500));
-            child.destroyForcibly(); // SIGKILL
+            // SIGKILL through the handle: Process.destroyForcibly() would also close our end of its stdout and
+            // drop acknowledgements still in the pipe.
+            child.toHandle().destroyForcibly();
             child.waitFor();
             readerThread.join();
             int acknowledged = durable.get();
@@ -80,13 +82,37 @@ class KillNineRecoveryTest {
                 }
                 int k = m.matchPrefix(got, acknowledged);
                 if (k < 0) {
+                    long[] want = m.stateAfter(acknowledged);
+                    StringBuilder diff = new StringBuilder();
+                    int shown = 0;
+                    int bad = 0;
+                    for (int sct = 0; sct < want.length; sct++) {
+                        if (want[sct] != got[sct]) {
+                            bad++;
+                            if (shown++ < 12) {
+                                diff.append(String.format("%n  sector %d: acknowledged state has op %s, recovered has op %s",
+                                        sct, describe(want[sct]), describe(got[sct])));
+                            }
+                        }
+                    }
                     fail("round " + round + ": the recovered volume is not a prefix of the writer's operations that holds all "
-                            + acknowledged + " acknowledged ones");
+                            + acknowledged + " acknowledged ones; " + bad + " sectors differ from the acknowledged state:" + diff);
                 }
                 System.out.println("round " + round + ": acknowledged " + acknowledged + ", recovered prefix " + k);
                 m.rebase(got);
             }
         }
+    }
+
+    /** Which operation of which round wrote a sector, from its tag. */
+    private static String describe(long tag) {
+        if (tag == 0) {
+            return "none (zeros)";
+        }
+        if (tag == SectorPattern.GARBAGE) {
+            return "GARBAGE";
+        }
+        return "round " + (tag >>> 40) + " #" + ((tag >>> 12) & 0xFFFFFFFL) + " sector+" + (tag & 0xFFF);
     }
 
     private static long[] readAll(Volume v) throws Exception {

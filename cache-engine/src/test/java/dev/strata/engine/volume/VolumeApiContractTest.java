@@ -34,6 +34,19 @@ class VolumeApiContractTest {
             assertEquals(2, runs.size());
             assertTrue(runs.get(0).hole() && !runs.get(1).hole());
             assertEquals((1 << 20) - 512, runs.get(0).length());
+            // Alternating data and holes, more runs than asked for: the runs returned are an exact prefix.
+            for (int i = 0; i < 40; i++) {
+                v.write(i * 8192L, ByteBuffer.allocate(4096), false);
+            }
+            List<Volume.AllocationRun> few = v.allocation(0, 40 * 8192L, 5);
+            assertEquals(5, few.size());
+            long at = 0;
+            for (int i = 0; i < 5; i++) {
+                assertEquals(i % 2 == 1, few.get(i).hole(), "run " + i);
+                assertEquals(4096, few.get(i).length(), "run " + i);
+                at += few.get(i).length();
+            }
+            assertEquals(5 * 4096, at);
             v.close();
             assertThrows(VolumeClosedException.class, () -> v.read(0, ByteBuffer.allocate(512)));
             assertThrows(VolumeClosedException.class, () -> v.write(0, ByteBuffer.allocate(512), false));

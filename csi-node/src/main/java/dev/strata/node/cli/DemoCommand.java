@@ -86,7 +86,7 @@ final class DemoCommand {
             return 1;
         }
         Thread.sleep(seconds * 1000L);
-        child.destroyForcibly();
+        child.toHandle().destroyForcibly(); // SIGKILL; keeps our end of its stdout open so no ack line is lost
         child.waitFor();
         lines.join();
         double secs = (System.nanoTime() - startNanos.get()) / 1e9;
