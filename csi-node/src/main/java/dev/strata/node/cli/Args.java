@@ -82,6 +82,15 @@ final class Args {
         }
     }
 
+    /** A volume size: {@link #parseSize} that is also a multiple of 4096 bytes, as the engine requires. */
+    static long parseVolumeSize(String flag, String text) {
+        long n = parseSize(flag, text);
+        if (n % 4096 != 0) {
+            throw new UsageException("--" + flag + ": '" + text + "' is not a multiple of 4096 bytes");
+        }
+        return n;
+    }
+
     /** A command-line mistake: printed with the usage, exit code 2. */
     static final class UsageException extends RuntimeException {
         UsageException(String message) {

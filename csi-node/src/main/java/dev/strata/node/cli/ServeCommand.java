@@ -7,6 +7,7 @@ import dev.strata.engine.volume.VolumeOptions;
 import dev.strata.node.nbd.NbdExport;
 import dev.strata.node.nbd.NbdServer;
 import java.io.PrintStream;
+import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -40,7 +41,11 @@ final class ServeCommand {
         } catch (IllegalArgumentException e) {
             throw new Args.UsageException("--volume: " + e.getMessage());
         }
-        long size = Args.parseSize("size", args.get("size", "4GiB"));
+        long size = Args.parseVolumeSize("size", args.get("size", "4GiB"));
+        InetSocketAddress listen = args.has("listen") ? parseListen(args.get("listen", null)) : null;
+        if (listen == null && args.isSet("no-socket")) {
+            throw new Args.UsageException("--no-socket needs --listen");
+        }
         VolumeOptions options = VolumeOptions.defaults();
         String mode = args.get("flush-mode", "journal");
         switch (mode) {
@@ -48,6 +53,11 @@ final class ServeCommand {
             case "bucket" -> options = options.withFlushMode(VolumeOptions.FlushMode.BUCKET);
             default -> throw new Args.UsageException("--flush-mode: 'journal' or 'bucket', not '" + mode + "'");
         }
+        // Every argument is checked before this point: nothing is created for a command-line mistake.
+        // The handlers go in before the volume opens, so a SIGTERM during the open still ends in a clean close.
+        CountDownLatch stop = new CountDownLatch(1);
+        Signal.handle(new Signal("INT"), s -> stop.countDown());
+        Signal.handle(new Signal("TERM"), s -> stop.countDown());
         Files.createDirectories(where.dir);
         StrataEngine engine = new StrataEngine(where.open(), where.localDir());
         if (!engine.exists(name)) {
@@ -63,25 +73,18 @@ final class ServeCommand {
         if (!args.isSet("no-socket")) {
             nb.unixSocket(Path.of(args.get("socket", where.dir.resolve(name + ".sock").toString())).toAbsolutePath());
         }
-        if (args.has("listen")) {
-            String hp = args.get("listen", null);
-            int colon = hp.lastIndexOf(':');
-            if (colon < 0) {
-                throw new Args.UsageException("--listen: HOST:PORT, not '" + hp + "'");
-            }
-            int port;
-            try {
-                port = Integer.parseInt(hp.substring(colon + 1));
-            } catch (NumberFormatException e) {
-                throw new Args.UsageException("--listen: bad port in '" + hp + "'");
-            }
-            String host = hp.substring(0, colon);
-            nb.tcp(host.startsWith("[") ? host.substring(1, host.length() - 1) : host, port);
-        } else if (args.isSet("no-socket")) {
-            throw new Args.UsageException("--no-socket needs --listen");
+        if (listen != null) {
+            nb.tcp(listen.getHostString(), listen.getPort());
         }
         NbdServer server = nb.build();
-        server.start();
+        try {
+            server.start();
+        } catch (Exception e) {
+            // e.g. the port or the socket is in use (start() closed the listeners): close the volume before failing
+            volume.close();
+            engine.close();
+            throw e;
+        }
         out.println("serving volume " + name + " (" + volume.size() + " bytes, epoch " + volume.epoch() + ") from "
                 + where.describe());
         for (URI uri : server.endpoints()) {
@@ -89,9 +92,6 @@ final class ServeCommand {
         }
         out.flush();
 
-        CountDownLatch stop = new CountDownLatch(1);
-        Signal.handle(new Signal("INT"), s -> stop.countDown());
-        Signal.handle(new Signal("TERM"), s -> stop.countDown());
         stop.await();
         out.println("stopping: closing connections, flushing, uploading, checkpointing...");
         out.flush();
@@ -100,5 +100,27 @@ final class ServeCommand {
         engine.close();
         out.println("stopped cleanly");
         return 0;
+    }
+
+    /** {@code HOST:PORT} or {@code [IPV6]:PORT}, port 0-65535 (0: any free port, printed in the endpoint). */
+    static InetSocketAddress parseListen(String hp) {
+        int colon = hp.lastIndexOf(':');
+        if (colon < 0) {
+            throw new Args.UsageException("--listen: HOST:PORT, not '" + hp + "'");
+        }
+        int port;
+        try {
+            port = Integer.parseInt(hp.substring(colon + 1));
+        } catch (NumberFormatException e) {
+            port = -1;
+        }
+        if (port < 0 || port > 65535) {
+            throw new Args.UsageException("--listen: bad port in '" + hp + "' (0-65535)");
+        }
+        String host = hp.substring(0, colon);
+        if (host.startsWith("[") && host.endsWith("]")) {
+            host = host.substring(1, host.length() - 1);
+        }
+        return InetSocketAddress.createUnresolved(host, port);
     }
 }

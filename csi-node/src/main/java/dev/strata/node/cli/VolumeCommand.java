@@ -25,7 +25,7 @@ final class VolumeCommand {
             switch (argv[1]) {
                 case "create" -> {
                     String name = name(args);
-                    long size = Args.parseSize("size", args.get("size", "4GiB"));
+                    long size = Args.parseVolumeSize("size", args.get("size", "4GiB"));
                     Superblock sb = engine.createVolume(name, size);
                     out.println("created volume " + sb.volume() + " id " + sb.volumeId() + " size " + sb.sizeBytes());
                 }

@@ -230,7 +230,7 @@ final class NbdConnection {
         List<AllocationRun> runs = List.of();
         if (session.structuredReplies()) {
             try {
-                runs = volume.allocation(r.offset(), length, 16);
+                runs = exactRuns(r.offset(), length, 16);
             } catch (IOException | RuntimeException e) {
                 runs = List.of(); // holes are only an optimisation; the read itself reports real errors
             }
@@ -309,7 +309,7 @@ final class NbdConnection {
         int max = one ? 1 : MAX_BLOCK_STATUS_EXTENTS;
         List<AllocationRun> runs;
         try {
-            runs = volume.allocation(r.offset(), r.length(), max);
+            runs = exactRuns(r.offset(), r.length(), max);
         } catch (IOException | RuntimeException e) {
             failed(r, e);
             return;
@@ -341,6 +341,18 @@ final class NbdConnection {
             count = 1;
         }
         writer.blockStatus(r.handle(), META_BASE_ALLOCATION_ID, extents, count);
+    }
+
+    /**
+     * Up to {@code max} allocation runs from {@code offset}, each exact. Asks the volume for one
+     * more than needed and drops the last when it got that many: an engine that stops adding
+     * runs at its limit may still merge later runs of the same state into its last one (the
+     * engine's {@code LogStructuredVolume.allocation} did, so a hole run swallowed the data after
+     * it and structured reads sent zeros for data). Only the runs before the last are trusted.
+     */
+    private List<AllocationRun> exactRuns(long offset, long length, int max) throws IOException {
+        List<AllocationRun> runs = volume.allocation(offset, length, max + 1);
+        return runs.size() > max ? runs.subList(0, max) : runs;
     }
 
     /** The volume failed a request: log it with its context and send the mapped error. */

@@ -7,17 +7,40 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /** fio's nbd ioengine (libnbd inside fio): random writes with CRC32C verification, deep queues. */
+@ParameterizedClass
+@EnumSource(Backend.class)
 class FioTest {
     @TempDir
     Path dir;
 
+    /** Every test runs twice: against the test-only MemoryVolume and against the real engine. */
+    @Parameter
+    Backend backend;
+
+    Backend.Volumes volumes;
+
+    @BeforeEach
+    void openVolumes() throws Exception {
+        volumes = backend.open(dir);
+    }
+
+    @AfterEach
+    void closeVolumes() throws Exception {
+        volumes.close();
+    }
+
     @Test
     void randwriteVerifyCrc32cOverUnixAndTcp() throws Exception {
         String fio = requireTool("fio");
-        MemoryVolume v = new MemoryVolume("vol", 64L * 1024 * 1024);
+        CountingVolume v = volumes.create("vol", 64L * 1024 * 1024);
         try (var f = new NbdTestSupport.Fixture(dir, new NbdExport("vol", v))) {
             for (String uri : f.uris("vol")) {
                 var r = runOk(fio, "--name=randwrite-verify", "--ioengine=nbd", "--uri=" + uri,

@@ -13,9 +13,16 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /** nbdinfo and nbdcopy (Debian libnbd-bin) against the server. */
+@ParameterizedClass
+@EnumSource(Backend.class)
 class LibnbdToolsTest {
     private static final int K = 1024;
     private static final int M = 1024 * K;
@@ -23,10 +30,26 @@ class LibnbdToolsTest {
     @TempDir
     Path dir;
 
+    /** Every test runs twice: against the test-only MemoryVolume and against the real engine. */
+    @Parameter
+    Backend backend;
+
+    Backend.Volumes volumes;
+
+    @BeforeEach
+    void openVolumes() throws Exception {
+        volumes = backend.open(dir);
+    }
+
+    @AfterEach
+    void closeVolumes() throws Exception {
+        volumes.close();
+    }
+
     @Test
     void nbdinfoSizeBlockSizesAndFlags() throws Exception {
         String nbdinfo = requireTool("nbdinfo");
-        MemoryVolume v = new MemoryVolume("vol", 16L * M);
+        CountingVolume v = volumes.create("vol", 16L * M);
         try (var f = new NbdTestSupport.Fixture(dir, new NbdExport("vol", "test volume", v))) {
             for (String uri : f.uris("vol")) {
                 assertEquals(Long.toString(16L * M), runOk(nbdinfo, "--size", uri).out().strip());
@@ -46,8 +69,8 @@ class LibnbdToolsTest {
     void nbdinfoListsExports() throws Exception {
         String nbdinfo = requireTool("nbdinfo");
         try (var f = new NbdTestSupport.Fixture(dir,
-                new NbdExport("alpha", "first", new MemoryVolume("alpha", M)),
-                new NbdExport("beta", "second", new MemoryVolume("beta", 2 * M, true)))) {
+                new NbdExport("alpha", "first", volumes.create("alpha", M)),
+                new NbdExport("beta", "second", volumes.createReadOnly("beta", 2 * M)))) {
             String out = runOk(nbdinfo, "--list", "nbd+unix:///?socket=" + f.socket).out();
             assertTrue(out.contains("export=\"alpha\"") && out.contains("export=\"beta\""), out);
             assertTrue(out.contains("first") && out.contains("second"), out);
@@ -60,7 +83,7 @@ class LibnbdToolsTest {
     void nbdinfoMapAfterTrim() throws Exception {
         String nbdinfo = requireTool("nbdinfo");
         String nbdsh = requireTool("nbdsh");
-        MemoryVolume v = new MemoryVolume("vol", 4L * M);
+        CountingVolume v = volumes.create("vol", 4L * M);
         v.write(0, ByteBuffer.wrap(QemuClientsTest.filled(2 * M, (byte) 7)), false);
         try (var f = new NbdTestSupport.Fixture(dir, new NbdExport("vol", v))) {
             runOk(nbdsh, "-u", f.unixUri("vol"), "-c", "h.trim(524288, 524288)");
@@ -109,7 +132,7 @@ class LibnbdToolsTest {
                 }
             }
         }
-        MemoryVolume v = new MemoryVolume("vol", size);
+        CountingVolume v = volumes.create("vol", size);
         try (var f = new NbdTestSupport.Fixture(dir, new NbdExport("vol", v))) {
             runOk(nbdcopy, "--flush", source.toString(), f.unixUri("vol"));
             assertTrue(v.flushes.get() >= 1, "nbdcopy --flush reached the volume");

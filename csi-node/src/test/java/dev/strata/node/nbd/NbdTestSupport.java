@@ -13,17 +13,17 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
 
-/** Helpers for tests that drive real NBD clients (qemu, libnbd, fio) against an in-process server. */
-final class NbdTestSupport {
+/** Helpers for tests that drive real NBD clients (qemu, libnbd, fio) against a server (in-process or {@code strata serve}). */
+public final class NbdTestSupport {
     private NbdTestSupport() {}
 
-    static final boolean CI = "true".equalsIgnoreCase(System.getenv("CI"));
+    public static final boolean CI = "true".equalsIgnoreCase(System.getenv("CI"));
 
     /**
      * Returns the path of a client binary. Missing: on CI (CI=true) the test FAILS, elsewhere it
      * is skipped with a loud message, so a laptop without qemu still runs the rest.
      */
-    static String requireTool(String name) {
+    public static String requireTool(String name) {
         for (String dir : List.of("/usr/bin", "/usr/local/bin", "/bin")) {
             Path p = Path.of(dir, name);
             if (Files.isExecutable(p)) {
@@ -40,14 +40,14 @@ final class NbdTestSupport {
         return null;
     }
 
-    record Result(int exit, String out, String err) {
-        String all() {
+    public record Result(int exit, String out, String err) {
+        public String all() {
             return out + err;
         }
     }
 
     /** Runs a command with /usr/bin first on PATH (nbdsh needs Debian's python3) and a timeout. */
-    static Result run(Duration timeout, Map<String, String> env, String... command) throws Exception {
+    public static Result run(Duration timeout, Map<String, String> env, String... command) throws Exception {
         ProcessBuilder pb = new ProcessBuilder(command);
         pb.environment().put("PATH", "/usr/bin:" + System.getenv("PATH"));
         pb.environment().putAll(env);
@@ -69,12 +69,12 @@ final class NbdTestSupport {
         }
     }
 
-    static Result run(String... command) throws Exception {
+    public static Result run(String... command) throws Exception {
         return run(Duration.ofSeconds(120), Map.of(), command);
     }
 
     /** Runs and fails the test (with the output) unless the exit status is 0. */
-    static Result runOk(String... command) throws Exception {
+    public static Result runOk(String... command) throws Exception {
         Result r = run(command);
         if (r.exit() != 0) {
             fail("exit " + r.exit() + ": " + String.join(" ", command) + "\nstdout:\n" + r.out() + "\nstderr:\n" + r.err());

@@ -13,19 +13,42 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /** qemu-img and qemu-io (Debian qemu-utils) against the server, over both transports. */
+@ParameterizedClass
+@EnumSource(Backend.class)
 class QemuClientsTest {
     private static final long SIZE = 16L * 1024 * 1024;
 
     @TempDir
     Path dir;
 
+    /** Every test runs twice: against the test-only MemoryVolume and against the real engine. */
+    @Parameter
+    Backend backend;
+
+    Backend.Volumes volumes;
+
+    @BeforeEach
+    void openVolumes() throws Exception {
+        volumes = backend.open(dir);
+    }
+
+    @AfterEach
+    void closeVolumes() throws Exception {
+        volumes.close();
+    }
+
     @Test
     void qemuImgInfoReportsTheSize() throws Exception {
         String qemuImg = requireTool("qemu-img");
-        MemoryVolume v = new MemoryVolume("vol", SIZE);
+        CountingVolume v = volumes.create("vol", SIZE);
         try (var f = new NbdTestSupport.Fixture(dir, new NbdExport("vol", "test volume", v))) {
             for (String uri : f.uris("vol")) {
                 var r = runOk(qemuImg, "info", "--output=json", uri);
@@ -47,7 +70,7 @@ class QemuClientsTest {
         }
         Path file = dir.resolve("source.raw");
         Files.write(file, image);
-        MemoryVolume v = new MemoryVolume("vol", SIZE);
+        CountingVolume v = volumes.create("vol", SIZE);
         try (var f = new NbdTestSupport.Fixture(dir, new NbdExport("vol", v))) {
             runOk(qemuImg, "convert", "-n", "-f", "raw", "-O", "raw", file.toString(), f.unixUri("vol"));
             assertArrayEquals(image, v.bytes(0, image.length));
@@ -60,7 +83,7 @@ class QemuClientsTest {
         String qemuImg = requireTool("qemu-img");
         Path file = dir.resolve("zero.raw");
         Files.write(file, new byte[(int) SIZE]);
-        MemoryVolume v = new MemoryVolume("vol", SIZE);
+        CountingVolume v = volumes.create("vol", SIZE);
         v.write(4096 * 7, java.nio.ByteBuffer.wrap(filled(4096, (byte) 0x5a)), false);
         try (var f = new NbdTestSupport.Fixture(dir, new NbdExport("vol", v))) {
             var r = run(qemuImg, "compare", "-f", "raw", "-F", "raw", file.toString(), f.unixUri("vol"));
@@ -71,7 +94,7 @@ class QemuClientsTest {
     @Test
     void qemuIoPatternsDiscardZeroesFlushAndFua() throws Exception {
         String qemuIo = requireTool("qemu-io");
-        MemoryVolume v = new MemoryVolume("vol", SIZE);
+        CountingVolume v = volumes.create("vol", SIZE);
         try (var f = new NbdTestSupport.Fixture(dir, new NbdExport("vol", v))) {
             for (String uri : f.uris("vol")) {
                 var r = runOk(qemuIo, "-f", "raw", "--discard=unmap",
@@ -96,14 +119,14 @@ class QemuClientsTest {
             assertTrue(v.flushes.get() >= 2, "flushes reached the volume: " + v.flushes);
             assertTrue(v.trims.get() >= 2, "trims reached the volume: " + v.trims);
             assertTrue(v.zeroes.get() >= 2, "write-zeroes reached the volume: " + v.zeroes);
-            assertNotEquals(0, v.allocatedBlocks());
+            assertNotEquals(0, v.allocatedBytes());
         }
     }
 
     @Test
     void qemuIoReadPastEndFails() throws Exception {
         String qemuIo = requireTool("qemu-io");
-        MemoryVolume v = new MemoryVolume("vol", SIZE);
+        CountingVolume v = volumes.create("vol", SIZE);
         try (var f = new NbdTestSupport.Fixture(dir, new NbdExport("vol", v))) {
             var r = run(qemuIo, "-f", "raw", "-c", "read 16M 64k", f.unixUri("vol"));
             assertTrue(r.all().contains("Input/output error") || r.all().contains("Invalid argument")
