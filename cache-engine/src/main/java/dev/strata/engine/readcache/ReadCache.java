@@ -37,6 +37,12 @@ public final class ReadCache implements AutoCloseable {
     private final ConcurrentHashMap<BlockKey, CompletableFuture<ByteBuffer>> flights = new ConcurrentHashMap<>();
     private final DirectBufferPool buffers;
     private final CacheFiller filler;
+    /**
+     * Upload fills queued or running. Each pins a whole batch (8 MiB of direct memory the
+     * volume's buffer pool must replace), so they get a much smaller budget than the queue.
+     */
+    private final java.util.concurrent.atomic.AtomicInteger uploadFills = new java.util.concurrent.atomic.AtomicInteger();
+    private final int maxUploadFills;
     private final FileChannel lockChannel;
     private final FileLock dirLock;
     private volatile boolean closed;
@@ -51,6 +57,7 @@ public final class ReadCache implements AutoCloseable {
         this.dirLock = dirLock;
         this.buffers = new DirectBufferPool(blockSize, 64);
         this.filler = new CacheFiller(config.fillThreads(), config.fillQueue(), "read-cache-fill");
+        this.maxUploadFills = 2 * config.fillThreads();
     }
 
     /**
@@ -126,6 +133,10 @@ public final class ReadCache implements AutoCloseable {
         if (length == 0) {
             return;
         }
+        if (closed) {
+            readUncached(obj, offset, dst, length, source);
+            return;
+        }
         int first = (int) (offset / blockSize);
         int last = (int) ((offset + length - 1) / blockSize);
         int n = last - first + 1;
@@ -156,6 +167,17 @@ public final class ReadCache implements AutoCloseable {
         if (missing != null) {
             readMissing(obj, first, missing, out, source);
         }
+        dst.position(dst.position() + length);
+    }
+
+    /** The cache is closed (the engine is shutting down under a reader): straight from the bucket. */
+    private void readUncached(CachedObject obj, long offset, ByteBuffer dst, int length, BlockSource source) throws IOException {
+        int first = (int) (offset / blockSize);
+        int last = (int) ((offset + length - 1) / blockSize);
+        long from = (long) first * blockSize;
+        ByteBuffer run = ByteBuffer.allocate((int) (Math.min(obj.dataBytes(), (last + 1L) * blockSize) - from));
+        source.fetch(obj, first, last - first + 1, run);
+        dst.put(dst.position(), run, (int) (offset - from), length);
         dst.position(dst.position() + length);
     }
 
@@ -290,8 +312,22 @@ public final class ReadCache implements AutoCloseable {
      */
     public void fillUploaded(CachedObject obj, BlockCopier copier, Runnable release) {
         int blocks = obj.blockCrcs().length;
-        if (blocks == 0 || !fill(obj, 0, blocks, copier, release, true)) {
+        if (blocks == 0) {
             release.run();
+            return;
+        }
+        if (uploadFills.incrementAndGet() > maxUploadFills) {
+            uploadFills.decrementAndGet();
+            stats.fillsDropped.increment();
+            release.run();
+            return;
+        }
+        Runnable done = () -> {
+            uploadFills.decrementAndGet();
+            release.run();
+        };
+        if (!fill(obj, 0, blocks, copier, done, true)) {
+            done.run();
         }
     }
 
