@@ -3,6 +3,8 @@ package dev.strata.engine.volume;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.strata.engine.journal.JournalOptions;
+import dev.strata.engine.readcache.EvictionPolicy;
+import dev.strata.engine.readcache.ReadCacheOptions;
 import dev.strata.engine.store.LocalDirectoryObjectStore;
 import dev.strata.engine.store.ObjectStore;
 import java.io.IOException;
@@ -39,14 +41,24 @@ class RandomHistoryMatchesReferenceTest {
         long first = Long.getLong("strata.model.firstSeed", 1);
         int count = one != null ? 1 : Integer.getInteger("strata.model.seeds", 400);
         long start = one != null ? Long.parseLong(one) : first;
+        long[] cacheTotals = new long[3];
         for (long seed = start; seed < start + count; seed++) {
             Path dir = tmp.resolve("seed-" + seed);
             try {
                 new Run(seed, dir).run();
+                Run.addCacheTotals(cacheTotals);
             } catch (Throwable t) {
                 throw new AssertionError("model seed " + seed + " failed (replay with -Dstrata.model.seed=" + seed + "): " + t, t);
             }
             deleteTree(dir);
+        }
+        System.out.println("read cache over all runs: block hits " + cacheTotals[0] + ", fills " + cacheTotals[1]
+                + ", evictions " + cacheTotals[2]);
+        if (count >= 20) {
+            // The cache must really have been in the read path, small enough to evict.
+            if (cacheTotals[0] == 0 || cacheTotals[1] == 0 || cacheTotals[2] == 0) {
+                fail("the read cache was not exercised: " + java.util.Arrays.toString(cacheTotals));
+            }
         }
     }
 
@@ -81,10 +93,22 @@ class RandomHistoryMatchesReferenceTest {
                             .maxEntryDataBytes(16 * 1024 * (1 + rnd.nextInt(4)))
                             .syncInterval(Duration.ofMillis(rnd.nextBoolean() ? 2 : 1000))
                             .directIo(dev.strata.engine.journal.DirectIoMode.OFF)
-                            .build());
+                            .build())
+                    .withReadCache(smallReadCache(seed));
+        }
+
+        /**
+         * A read cache of 2-9 blocks in 1-2 shards, so that fills, hits, evictions and slot reuse
+         * all happen within a run (its own random source: the history's draws are unchanged).
+         */
+        private static ReadCacheOptions smallReadCache(long seed) {
+            SplittableRandom r = new SplittableRandom(seed ^ 0x5EADCACEL);
+            EvictionPolicy.Kind[] kinds = EvictionPolicy.Kind.values();
+            return new ReadCacheOptions(64L * 1024 * (2 + r.nextInt(8)), 1 + r.nextInt(2), kinds[r.nextInt(kinds.length)]);
         }
 
         void run() throws Exception {
+            lastOptions = options;
             engine = newEngine();
             engine.createVolume(VOLUME, (long) SECTORS * SectorPattern.SECTOR);
             volume = engine.openForWrite(VOLUME, options, false);
@@ -105,7 +129,25 @@ class RandomHistoryMatchesReferenceTest {
         }
 
         private StrataEngine newEngine() throws IOException {
-            return new StrataEngine(store, dir.resolve("node-" + node), "node-" + node);
+            StrataEngine e = new StrataEngine(store, dir.resolve("node-" + node), "node-" + node);
+            ENGINES.add(e);
+            return e;
+        }
+
+        /** Engines of the last run, for the read cache totals. */
+        private static final java.util.List<StrataEngine> ENGINES = new java.util.ArrayList<>();
+        private static VolumeOptions lastOptions;
+
+        static void addCacheTotals(long[] totals) {
+            for (StrataEngine e : ENGINES) {
+                var c = e.readCache(lastOptions);
+                if (c != null) {
+                    totals[0] += c.stats().blockHits.sum();
+                    totals[1] += c.stats().fills.sum();
+                    totals[2] += c.evictions();
+                }
+            }
+            ENGINES.clear();
         }
 
         private void step() throws Exception {
