@@ -38,14 +38,26 @@ public final class ReadCache implements AutoCloseable {
     private final DirectBufferPool buffers;
     private final CacheFiller filler;
     /**
-     * Upload fills queued or running. Each pins a whole batch (8 MiB of direct memory the
-     * volume's buffer pool must replace), so they get a much smaller budget than the queue.
+     * Bytes of uploaded batches pinned by queued or running upload fills. A pinned batch's buffer
+     * cannot go back to the volume's pool, which allocates a new one meanwhile; this bounds that
+     * extra memory (64 MiB: eight 8 MiB objects). Beyond it, upload fills are dropped.
      */
-    private final java.util.concurrent.atomic.AtomicInteger uploadFills = new java.util.concurrent.atomic.AtomicInteger();
-    private final int maxUploadFills;
+    private final java.util.concurrent.atomic.AtomicLong uploadFillBytes = new java.util.concurrent.atomic.AtomicLong();
+    static final long MAX_UPLOAD_FILL_BYTES = 64L << 20;
     private final FileChannel lockChannel;
     private final FileLock dirLock;
     private volatile boolean closed;
+    /** Optional: sees every block lookup and upload fill (trace recording for the simulator). */
+    private volatile AccessListener accessListener;
+
+    /** Observes the cache's block-level access stream, in order per thread; must be cheap and thread-safe. */
+    public interface AccessListener {
+        /** A read looked up {@code key} (before knowing whether it is cached). */
+        void lookup(BlockKey key);
+
+        /** An uploaded object's block was offered to the cache. */
+        void uploaded(BlockKey key);
+    }
 
     private ReadCache(ReadCacheConfig config, ReadCacheStats stats, CacheShard[] shards, FileChannel lockChannel,
             FileLock dirLock) {
@@ -57,7 +69,6 @@ public final class ReadCache implements AutoCloseable {
         this.dirLock = dirLock;
         this.buffers = new DirectBufferPool(blockSize, 64);
         this.filler = new CacheFiller(config.fillThreads(), config.fillQueue(), "read-cache-fill");
-        this.maxUploadFills = 2 * config.fillThreads();
     }
 
     /**
@@ -91,6 +102,11 @@ public final class ReadCache implements AutoCloseable {
             throw e;
         }
         return new ReadCache(config, stats, shards, ch, lock);
+    }
+
+    /** Records the access stream (null: stop); used to record traces for the eviction simulator. */
+    public void setAccessListener(AccessListener l) {
+        this.accessListener = l;
     }
 
     public ReadCacheConfig config() {
@@ -144,10 +160,14 @@ public final class ReadCache implements AutoCloseable {
         boolean[] missing = null;
         int hits = 0;
         ByteBuffer scratch = buffers.take();
+        AccessListener listener = accessListener;
         try {
             for (int i = 0; i < n; i++) {
                 int b = first + i;
                 BlockKey key = obj.block(b);
+                if (listener != null) {
+                    listener.lookup(key);
+                }
                 if (shardOf(key).read(key, obj.blockCrcs()[b], obj.blockLength(b, blockSize), scratch)) {
                     out.block(b, scratch);
                     hits++;
@@ -312,18 +332,25 @@ public final class ReadCache implements AutoCloseable {
      */
     public void fillUploaded(CachedObject obj, BlockCopier copier, Runnable release) {
         int blocks = obj.blockCrcs().length;
+        AccessListener listener = accessListener;
+        if (listener != null) {
+            for (int b = 0; b < blocks; b++) {
+                listener.uploaded(obj.block(b));
+            }
+        }
         if (blocks == 0) {
             release.run();
             return;
         }
-        if (uploadFills.incrementAndGet() > maxUploadFills) {
-            uploadFills.decrementAndGet();
+        long bytes = obj.dataBytes();
+        if (uploadFillBytes.addAndGet(bytes) > MAX_UPLOAD_FILL_BYTES) {
+            uploadFillBytes.addAndGet(-bytes);
             stats.fillsDropped.increment();
             release.run();
             return;
         }
         Runnable done = () -> {
-            uploadFills.decrementAndGet();
+            uploadFillBytes.addAndGet(-bytes);
             release.run();
         };
         if (!fill(obj, 0, blocks, copier, done, true)) {

@@ -36,7 +36,7 @@ public record ReadCacheConfig(Path dir, long sizeBytes, int shards, int blockSiz
     public static ReadCacheConfig defaults(Path dir, long sizeBytes) {
         int shards = (int) Math.max(1, Math.min(16, sizeBytes / DEFAULT_BLOCK_SIZE));
         return new ReadCacheConfig(dir, sizeBytes, shards, DEFAULT_BLOCK_SIZE, 16, EvictionPolicy.Kind.TINY_LFU,
-                Duration.ofSeconds(10), 2, 32);
+                Duration.ofSeconds(10), 4, 256);
     }
 
     public int slotsPerShard() {

@@ -19,13 +19,32 @@ import java.util.function.Supplier;
  */
 public final class EvictionSimulator {
     static final int[] SIZES_MIB = {64, 128, 256, 512};
+    /** Recorded traces come from 512 MiB volumes: the same fractions of the volume as SIZES_MIB of 2 GiB. */
+    static final int[] RECORDED_SIZES_MIB = {16, 32, 64, 128};
 
-    public static void main(String[] args) {
-        int shards = args.length > 0 ? Integer.parseInt(args[0]) : 16;
-        System.out.println(table(TraceWorkloads.all(), shards));
+    /** {@code EvictionSimulator [--traces DIR]}: the synthetic workloads, or every {@code *.trace} in DIR. */
+    public static void main(String[] args) throws java.io.IOException {
+        int shards = 16;
+        if (args.length >= 2 && args[0].equals("--traces")) {
+            List<Supplier<Trace>> recorded = new ArrayList<>();
+            try (var files = java.nio.file.Files.list(java.nio.file.Path.of(args[1]))) {
+                for (java.nio.file.Path p : files.filter(p -> p.toString().endsWith(".trace")).sorted().toList()) {
+                    recorded.add(() -> {
+                        try {
+                            return Trace.load(p);
+                        } catch (java.io.IOException e) {
+                            throw new java.io.UncheckedIOException(e);
+                        }
+                    });
+                }
+            }
+            System.out.println(table(recorded, shards, RECORDED_SIZES_MIB));
+        } else {
+            System.out.println(table(TraceWorkloads.all(), shards, SIZES_MIB));
+        }
     }
 
-    static String table(List<Supplier<Trace>> workloads, int shards) {
+    static String table(List<Supplier<Trace>> workloads, int shards, int[] sizesMib) {
         StringBuilder out = new StringBuilder();
         out.append("| trace | reads (blocks) | cache | ");
         for (EvictionPolicy.Kind k : EvictionPolicy.Kind.values()) {
@@ -35,7 +54,7 @@ public final class EvictionSimulator {
         out.append("---|".repeat(EvictionPolicy.Kind.values().length)).append('\n');
         for (Supplier<Trace> w : workloads) {
             Trace t = w.get();
-            for (int mib : SIZES_MIB) {
+            for (int mib : sizesMib) {
                 out.append("| ").append(t.name).append(" | ").append(t.reads).append(" | ").append(mib).append(" MiB | ");
                 List<Double> ratios = new ArrayList<>();
                 for (EvictionPolicy.Kind k : EvictionPolicy.Kind.values()) {
@@ -62,7 +81,7 @@ public final class EvictionSimulator {
         for (int i = 0; i < t.size(); i++) {
             long block = t.block(i);
             // Blocks of one object share the key's object part, as in the engine.
-            BlockKey key = new BlockKey(0, 1, block / 128, 1, (int) (block % 128));
+            BlockKey key = new BlockKey(0, 1, block >>> 8, 1, (int) (block & 0xFF));
             SlotTable table = tables[(int) Long.remainderUnsigned(regionHash(key), shards)];
             if (t.isFill(i)) {
                 insert(table, key);

@@ -25,6 +25,11 @@ final class LogLayout {
         this.trace = trace;
     }
 
+    /** Trace block ids are {@code objectSeq << 8 | block in object}, as recorded from the engine. */
+    static long id(long logBlock) {
+        return (logBlock / BLOCKS_PER_OBJECT) << 8 | logBlock % BLOCKS_PER_OBJECT;
+    }
+
     long pages() {
         return location.length;
     }
@@ -35,7 +40,7 @@ final class LogLayout {
             if (logPages % PAGES_PER_OBJECT == 0) {
                 long firstBlock = logPages / PAGES_PER_BLOCK - BLOCKS_PER_OBJECT;
                 for (int b = 0; b < BLOCKS_PER_OBJECT; b++) {
-                    trace.fill(firstBlock + b);
+                    trace.fill(id(firstBlock + b));
                 }
             }
         }
@@ -54,7 +59,7 @@ final class LogLayout {
                 continue;
             }
             if (block != last) {
-                trace.read(block);
+                trace.read(id(block));
                 last = block;
             }
         }

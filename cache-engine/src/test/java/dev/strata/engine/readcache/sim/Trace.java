@@ -13,6 +13,24 @@ final class Trace {
     private int size;
     long reads;
 
+    /** Loads a trace recorded from the engine (csi-node's CacheTraceRecorder): big-endian longs {@code id << 1 | uploaded}. */
+    static Trace load(java.nio.file.Path file) throws java.io.IOException {
+        String n = file.getFileName().toString().replace(".trace", "") + " (recorded)";
+        Trace t = new Trace(n);
+        try (var in = new java.io.DataInputStream(new java.io.BufferedInputStream(java.nio.file.Files.newInputStream(file), 1 << 16))) {
+            long count = java.nio.file.Files.size(file) / 8;
+            for (long i = 0; i < count; i++) {
+                long e = in.readLong();
+                if ((e & 1) != 0) {
+                    t.fill(e >>> 1);
+                } else {
+                    t.read(e >>> 1);
+                }
+            }
+        }
+        return t;
+    }
+
     Trace(String name) {
         this.name = name;
     }
