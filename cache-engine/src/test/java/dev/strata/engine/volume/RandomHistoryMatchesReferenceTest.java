@@ -119,7 +119,9 @@ class RandomHistoryMatchesReferenceTest {
             trace.append("close;");
             volume.close();
             // The bucket alone, read-only, on a node that never saw the volume: exactly the model.
-            try (LogStructuredVolume ro = new StrataEngine(store, dir.resolve("reader"), "reader").openReadOnly(VOLUME, options)) {
+            StrataEngine readerEngine = new StrataEngine(store, dir.resolve("reader"), "reader");
+            ENGINES.add(readerEngine);
+            try (LogStructuredVolume ro = readerEngine.openReadOnly(VOLUME, options)) {
                 long[] got = readAll(ro);
                 if (!VolumeModel.same(model.current(), got)) {
                     fail("read-only open from the bucket differs:" + VolumeModel.describeDifference(model.current(), got) + trace());
@@ -145,6 +147,11 @@ class RandomHistoryMatchesReferenceTest {
                     totals[0] += c.stats().blockHits.sum();
                     totals[1] += c.stats().fills.sum();
                     totals[2] += c.evictions();
+                    try {
+                        c.close(); // the run is over: release its files (runs never close their engines)
+                    } catch (IOException ignored) {
+                        // a cache: nothing to lose
+                    }
                 }
             }
             ENGINES.clear();
