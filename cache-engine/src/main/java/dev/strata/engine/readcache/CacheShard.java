@@ -23,6 +23,15 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 final class CacheShard {
     private static final System.Logger LOG = System.getLogger(CacheShard.class.getName());
+    /**
+     * Slots carry a CRC32C per 4 KiB page (computed at fill time from bytes already verified
+     * against the object header), so a 4 KiB read reads and verifies 4 KiB, not the whole block.
+     */
+    static final int PAGE = 4096;
+
+    static int pagesPerBlock(int blockSize) {
+        return (blockSize + PAGE - 1) / PAGE;
+    }
 
     private final int number;
     private final int blockSize;
@@ -35,6 +44,12 @@ final class CacheShard {
     private final ReentrantLock persistLock = new ReentrantLock();
     /** Guarded by lock. */
     private final SlotTable table;
+    /**
+     * Page CRCs, {@code pages} per slot. Written under {@link #lock} while the slot is FILLING (or
+     * at load), before it is published; read by readers holding a pin, which keeps them unchanged.
+     */
+    private final int[] pageCrcs;
+    private final int pages;
     /** Guarded by lock: the table changed since the index file was last written. */
     private boolean dirty;
     private volatile FileChannel channel;
@@ -50,6 +65,8 @@ final class CacheShard {
         this.persistEveryNanos = c.persistEvery().toNanos();
         this.stats = stats;
         this.table = new SlotTable(c.slotsPerShard(), c.policy().create(c.slotsPerShard(), number));
+        this.pages = pagesPerBlock(blockSize);
+        this.pageCrcs = new int[c.slotsPerShard() * pages];
     }
 
     /** Opens (or creates) the shard's files and loads its persisted index if it is valid for this geometry. */
@@ -82,6 +99,7 @@ final class CacheShard {
         lock.lock();
         try {
             for (ShardIndexFile.Entry e : entries) {
+                System.arraycopy(e.pageCrcs(), 0, pageCrcs, e.slot() * pages, pages);
                 if (table.restore(e.slot(), e.key(), e.crc(), e.length())) {
                     restored++;
                 }
@@ -94,11 +112,13 @@ final class CacheShard {
     }
 
     /**
-     * Reads the cached block {@code key} into {@code buf} (from 0, {@code length} bytes) and
-     * verifies it against {@code expectedCrc} (the object header's). True only for a verified
-     * hit; a block that fails is dropped and counted, and the caller fetches it from the bucket.
+     * Reads bytes {@code [from, to)} of the cached block {@code key} (rounded out to 4 KiB pages)
+     * into {@code buf} at the same indexes, and verifies each page read against its CRC; the slot
+     * must hold the block whose header CRC is {@code expectedCrc} and length {@code length}. True
+     * only for a verified hit; a block that fails is dropped and counted, and the caller fetches it
+     * from the bucket.
      */
-    boolean read(BlockKey key, int expectedCrc, int length, ByteBuffer buf) {
+    boolean read(BlockKey key, int expectedCrc, int length, ByteBuffer buf, int from, int to) {
         int slot;
         int storedCrc;
         int storedLength;
@@ -120,12 +140,18 @@ final class CacheShard {
                 why = String.format("index says CRC %08x length %d, the object header %08x length %d", storedCrc, storedLength,
                         expectedCrc, length);
             } else {
-                buf.clear().limit(length);
+                int firstPage = from / PAGE;
+                int endPage = (to + PAGE - 1) / PAGE;
+                buf.clear().limit(Math.min(length, endPage * PAGE)).position(firstPage * PAGE);
                 readFully(buf, (long) slot * blockSize);
-                int crc = Crc32c.of(buf, 0, length);
-                good = crc == expectedCrc;
-                if (!good) {
-                    why = String.format("CRC32C mismatch (expected %08x, data %08x)", expectedCrc, crc);
+                good = true;
+                for (int k = firstPage; k < endPage && good; k++) {
+                    int crc = Crc32c.of(buf, k * PAGE, Math.min(length, (k + 1) * PAGE));
+                    int want = pageCrcs[slot * pages + k];
+                    if (crc != want) {
+                        good = false;
+                        why = String.format("page %d CRC32C mismatch (expected %08x, data %08x)", k, want, crc);
+                    }
                 }
             }
         } catch (IOException e) {
@@ -161,6 +187,11 @@ final class CacheShard {
         if (slot < 0) {
             return; // cached already, or nothing evictable
         }
+        int length = data.limit();
+        int[] crcs = new int[pages];
+        for (int k = 0; k * PAGE < length; k++) {
+            crcs[k] = Crc32c.of(data, k * PAGE, Math.min(length, (k + 1) * PAGE));
+        }
         try {
             ByteBuffer d = data.duplicate().position(0);
             writeFully(d, (long) slot * blockSize);
@@ -178,7 +209,8 @@ final class CacheShard {
         }
         lock.lock();
         try {
-            if (table.publish(slot, key, crc, data.limit())) {
+            System.arraycopy(crcs, 0, pageCrcs, slot * pages, pages);
+            if (table.publish(slot, key, crc, length)) {
                 dirty = true;
             }
         } finally {
@@ -213,7 +245,8 @@ final class CacheShard {
                 if (!dirty) {
                     return;
                 }
-                table.forEachReady((slot, key) -> entries.add(new ShardIndexFile.Entry(slot, key, table.crc(slot), table.length(slot))));
+                table.forEachReady((slot, key) -> entries.add(new ShardIndexFile.Entry(slot, key, table.crc(slot), table.length(slot),
+                        java.util.Arrays.copyOfRange(pageCrcs, slot * pages, (slot + 1) * pages))));
                 dirty = false;
             } finally {
                 lock.unlock();

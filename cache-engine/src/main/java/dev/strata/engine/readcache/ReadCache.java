@@ -168,7 +168,7 @@ public final class ReadCache implements AutoCloseable {
                 if (listener != null) {
                     listener.lookup(key);
                 }
-                if (shardOf(key).read(key, obj.blockCrcs()[b], obj.blockLength(b, blockSize), scratch)) {
+                if (shardOf(key).read(key, obj.blockCrcs()[b], obj.blockLength(b, blockSize), scratch, out.from(b), out.to(b))) {
                     out.block(b, scratch);
                     hits++;
                 } else {
@@ -265,7 +265,9 @@ public final class ReadCache implements AutoCloseable {
                 if (scratch == null) {
                     scratch = buffers.take();
                 }
-                if (shardOf(key).read(key, obj.blockCrcs()[b], obj.blockLength(b, blockSize), scratch)) {
+                int len = obj.blockLength(b, blockSize);
+                // The whole block: readers waiting on this flight may want other parts of it.
+                if (shardOf(key).read(key, obj.blockCrcs()[b], len, scratch, 0, len)) {
                     out.block(b, scratch);
                     ByteBuffer copy = ByteBuffer.allocate(scratch.limit()).put(scratch.duplicate().position(0)).flip();
                     mine[i].complete(copy.asReadOnlyBuffer());
@@ -445,12 +447,23 @@ public final class ReadCache implements AutoCloseable {
 
     /** Copies the wanted part of each block into the reader's buffer (absolute puts: order does not matter). */
     private record Copy(CachedObject obj, long offset, int length, ByteBuffer dst, int blockSize) {
-        /** {@code data} holds block {@code b}'s bytes from index 0. */
-        void block(int b, ByteBuffer data) {
+        /** First byte of block {@code b} (relative to the block) that the read wants. */
+        int from(int b) {
             long blockStart = (long) b * blockSize;
-            long from = Math.max(offset, blockStart);
-            long to = Math.min(offset + length, blockStart + obj.blockLength(b, blockSize));
-            dst.put(dst.position() + (int) (from - offset), data, (int) (from - blockStart), (int) (to - from));
+            return (int) (Math.max(offset, blockStart) - blockStart);
+        }
+
+        /** End (exclusive, relative to the block) of what the read wants of block {@code b}. */
+        int to(int b) {
+            long blockStart = (long) b * blockSize;
+            return (int) (Math.min(offset + length, blockStart + obj.blockLength(b, blockSize)) - blockStart);
+        }
+
+        /** {@code data} holds (at least the wanted part of) block {@code b}'s bytes at their block-relative indexes. */
+        void block(int b, ByteBuffer data) {
+            int from = from(b);
+            int to = to(b);
+            dst.put(dst.position() + (int) ((long) b * blockSize + from - offset), data, from, to - from);
         }
     }
 }

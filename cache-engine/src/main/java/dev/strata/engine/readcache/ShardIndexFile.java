@@ -23,10 +23,15 @@ final class ShardIndexFile {
     static final long MAGIC = 0x5354524154415243L; // "STRATARC"
     static final int VERSION = 1;
     static final int HEADER_BYTES = 40;
-    static final int ENTRY_BYTES = 48;
+    /** Fixed part of an entry; then one CRC32C per 4 KiB page of the block. */
+    static final int ENTRY_FIXED_BYTES = 48;
 
-    /** One persisted slot. */
-    record Entry(int slot, BlockKey key, int crc, int length) {}
+    static int entryBytes(int blockSize) {
+        return ENTRY_FIXED_BYTES + 4 * CacheShard.pagesPerBlock(blockSize);
+    }
+
+    /** One persisted slot: its key, the object header's CRC of the block, its length, its page CRCs. */
+    record Entry(int slot, BlockKey key, int crc, int length, int[] pageCrcs) {}
 
     /** What the shard expects the file to describe; anything else is someone else's index. */
     record Geometry(int shard, int shards, int blockSize, int slots) {}
@@ -34,12 +39,16 @@ final class ShardIndexFile {
     private ShardIndexFile() {}
 
     static void write(Path file, Geometry g, List<Entry> entries) throws IOException {
-        ByteBuffer b = ByteBuffer.allocate(HEADER_BYTES + ENTRY_BYTES * entries.size() + 4).order(ByteOrder.LITTLE_ENDIAN);
+        int pages = CacheShard.pagesPerBlock(g.blockSize());
+        ByteBuffer b = ByteBuffer.allocate(HEADER_BYTES + entryBytes(g.blockSize()) * entries.size() + 4).order(ByteOrder.LITTLE_ENDIAN);
         b.putLong(MAGIC).putInt(VERSION).putInt(g.shard()).putInt(g.shards()).putInt(g.blockSize()).putInt(g.slots())
                 .putInt(entries.size()).putLong(System.currentTimeMillis());
         for (Entry e : entries) {
             b.putInt(e.slot()).putInt(e.length()).putInt(e.crc()).putInt(e.key().block())
                     .putLong(e.key().volumeHigh()).putLong(e.key().volumeLow()).putLong(e.key().objectSeq()).putLong(e.key().epoch());
+            for (int i = 0; i < pages; i++) {
+                b.putInt(e.pageCrcs()[i]);
+            }
         }
         b.putInt(Crc32c.of(b, 0, b.position()));
         b.flip();
@@ -78,7 +87,12 @@ final class ShardIndexFile {
             throw new IOException(file + ": unsupported read cache index version " + version);
         }
         int count = b.getInt(28);
-        long expected = HEADER_BYTES + (long) ENTRY_BYTES * count + 4;
+        if (b.getInt(20) != g.blockSize()) {
+            throw new IOException(file + ": written for block size " + b.getInt(20) + ", this cache uses " + g.blockSize());
+        }
+        int entryBytes = entryBytes(g.blockSize());
+        int pages = CacheShard.pagesPerBlock(g.blockSize());
+        long expected = HEADER_BYTES + (long) entryBytes * count + 4;
         if (count < 0 || expected != bytes.length) {
             throw new IOException(file + ": " + count + " entries need " + expected + " bytes, the file has " + bytes.length);
         }
@@ -93,14 +107,18 @@ final class ShardIndexFile {
         }
         List<Entry> out = new ArrayList<>(count);
         int p = HEADER_BYTES;
-        for (int i = 0; i < count; i++, p += ENTRY_BYTES) {
+        for (int i = 0; i < count; i++, p += entryBytes) {
             int slot = b.getInt(p);
             int length = b.getInt(p + 4);
             if (slot < 0 || slot >= g.slots() || length < 1 || length > g.blockSize()) {
                 continue; // cannot be ours; the rest may still be good
             }
             BlockKey key = new BlockKey(b.getLong(p + 16), b.getLong(p + 24), b.getLong(p + 32), b.getLong(p + 40), b.getInt(p + 12));
-            out.add(new Entry(slot, key, b.getInt(p + 8), length));
+            int[] pageCrcs = new int[pages];
+            for (int k = 0; k < pages; k++) {
+                pageCrcs[k] = b.getInt(p + ENTRY_FIXED_BYTES + 4 * k);
+            }
+            out.add(new Entry(slot, key, b.getInt(p + 8), length, pageCrcs));
         }
         return out;
     }

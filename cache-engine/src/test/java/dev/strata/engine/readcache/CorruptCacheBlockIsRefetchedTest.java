@@ -67,4 +67,24 @@ class CorruptCacheBlockIsRefetchedTest {
             assertEquals(1, f.cache.stats().readsPartialHit.sum());
         }
     }
+
+    @Test
+    void aSmallHitReadsAndVerifiesOnlyItsOwnPages() throws Exception {
+        try (CacheFixture f = new CacheFixture(tmp)) {
+            f.writeObject(1, 2 * BLOCK);
+            f.open(CacheFixture.config(f.cacheDir(), 16L * BLOCK, 1, EvictionPolicy.Kind.TINY_LFU));
+            f.warmHeader(1);
+            f.readAndCheck(1, 0, BLOCK);
+            f.cache.awaitFills();
+            flipByte(f.cache.locate(f.key(1, 0)), 5 * 4096 + 7); // page 5 of block 0
+            long gets = f.dataGets();
+            f.readAndCheck(1, 4096, 4096); // page 1: its own CRC checks, a hit
+            f.readAndCheck(1, 7 * 4096, 8192); // pages 7-8
+            assertEquals(gets, f.dataGets(), "pages 1, 7, 8 are intact: hits without GETs");
+            assertEquals(0, f.cache.stats().corruptBlocks.sum());
+            f.readAndCheck(1, 5 * 4096 + 512, 1024); // inside the bad page
+            assertEquals(1, f.cache.stats().corruptBlocks.sum(), "the bad page is caught");
+            assertEquals(gets + 1, f.dataGets(), "and the block refetched");
+        }
+    }
 }
