@@ -1,5 +1,7 @@
 package dev.strata.engine.objectlog;
 
+import dev.strata.engine.readcache.CachedObject;
+import dev.strata.engine.readcache.ReadCache;
 import dev.strata.engine.store.ObjectStore;
 import dev.strata.engine.util.Crc32c;
 import dev.strata.engine.volume.CorruptDataException;
@@ -7,11 +9,15 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.UUID;
 
 /**
  * Reads data out of uploaded objects with ranged GETs of whole 64 KiB data blocks, each checked
  * against the CRC32C its object header lists, so corrupt bytes from the bucket become an I/O
  * error naming the object and block instead of data. Headers are kept in a small LRU.
+ *
+ * <p>With a {@link ReadCache} ({@link #useCache}), reads go through it: cached blocks come from
+ * the node's disk, missing ones from one ranged GET per run of missing blocks (docs/read-cache.md).
  */
 public final class ObjectReader {
     private static final int HEADER_PROBE = 64 * 1024;
@@ -20,6 +26,10 @@ public final class ObjectReader {
     private final VolumeKeys keys;
     private final int maxHeaders;
     private final Map<Long, ObjectHeader> headers;
+    /** Set once before reads start (or never); the volume id halves name this volume's blocks in the cache. */
+    private volatile ReadCache cache;
+    private volatile long cacheVolumeHigh;
+    private volatile long cacheVolumeLow;
 
     public ObjectReader(ObjectStore store, VolumeKeys keys, int maxHeaders) {
         this.store = store;
@@ -31,6 +41,38 @@ public final class ObjectReader {
                 return size() > ObjectReader.this.maxHeaders;
             }
         };
+    }
+
+    /**
+     * Reads through {@code cache} from now on. {@code volumeId} is the superblock's id (a UUID):
+     * blocks are cached under it, so a re-created volume of the same name never hits old blocks.
+     */
+    public void useCache(ReadCache cache, String volumeId) {
+        UUID id;
+        try {
+            id = UUID.fromString(volumeId);
+        } catch (IllegalArgumentException e) {
+            id = UUID.nameUUIDFromBytes(volumeId.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+        this.cacheVolumeHigh = id.getMostSignificantBits();
+        this.cacheVolumeLow = id.getLeastSignificantBits();
+        this.cache = cache;
+    }
+
+    /**
+     * A batch was just uploaded: queue its data for the cache (the batch stays pinned until the
+     * fill has copied it). Without a cache, nothing.
+     */
+    public void cacheUploaded(Batch b) {
+        ReadCache c = cache;
+        if (c != null && b.pin()) {
+            c.fillUploaded(cachedObject(b.header()), b::read, b::unpin);
+        }
+    }
+
+    private CachedObject cachedObject(ObjectHeader h) {
+        return new CachedObject(cacheVolumeHigh, cacheVolumeLow, h.objectSeq, h.epoch, h.dataBytes, h.blockCrcs,
+                keys.object(h.objectSeq, h.epoch));
     }
 
     /** Remembers a header the caller already has (a batch it just uploaded). */
@@ -105,30 +147,46 @@ public final class ObjectReader {
             throw new CorruptDataException(keys.object(seq, epoch) + ": read of [" + offset + ", " + (offset + length)
                     + ") outside its " + h.dataBytes + " data bytes");
         }
+        ReadCache c = cache;
+        if (c != null) {
+            c.read(cachedObject(h), offset, dst, length, (obj, first, count, buf) -> fetchBlocks(h, first, count, buf));
+            return;
+        }
         int bs = ObjectHeader.DATA_BLOCK_SIZE;
-        long firstBlock = offset / bs;
-        long lastBlock = (offset + length - 1) / bs;
-        long from = firstBlock * bs;
-        long to = Math.min(h.dataBytes, (lastBlock + 1) * bs);
+        int firstBlock = (int) (offset / bs);
+        int lastBlock = (int) ((offset + length - 1) / bs);
+        long from = (long) firstBlock * bs;
+        long to = Math.min(h.dataBytes, (lastBlock + 1L) * bs);
         ByteBuffer buf = ByteBuffer.allocate((int) (to - from));
-        String key = keys.object(seq, epoch);
+        fetchBlocks(h, firstBlock, lastBlock - firstBlock + 1, buf);
+        dst.put(dst.position(), buf, (int) (offset - from), length);
+        dst.position(dst.position() + length);
+    }
+
+    /**
+     * One ranged GET of data blocks {@code first..first+count-1} into {@code buf} (from 0 to its
+     * limit), each verified against the header's CRC32C.
+     */
+    private void fetchBlocks(ObjectHeader h, int first, int count, ByteBuffer buf) throws IOException {
+        int bs = ObjectHeader.DATA_BLOCK_SIZE;
+        long from = (long) first * bs;
+        String key = keys.object(h.objectSeq, h.epoch);
+        buf.clear();
         while (buf.hasRemaining()) {
             int n = store.getRange(key, h.headerBytes + from + buf.position(), buf);
             if (n <= 0) {
                 throw new CorruptDataException(key + ": object truncated at data offset " + (from + buf.position()));
             }
         }
-        for (long b = firstBlock; b <= lastBlock; b++) {
-            int start = (int) (b * bs - from);
-            int end = (int) Math.min(to - from, start + (long) bs);
+        for (int b = first; b < first + count; b++) {
+            int start = (int) ((long) b * bs - from);
+            int end = (int) Math.min(buf.limit(), start + (long) bs);
             int crc = Crc32c.of(buf, start, end);
-            if (crc != h.blockCrcs[(int) b]) {
-                forget(seq);
+            if (crc != h.blockCrcs[b]) {
+                forget(h.objectSeq);
                 throw new CorruptDataException(String.format("%s: data block %d (bytes %d-%d) CRC32C mismatch (header %08x, data %08x)",
-                        key, b, b * bs, b * bs + (end - start), h.blockCrcs[(int) b], crc));
+                        key, b, (long) b * bs, (long) b * bs + (end - start), h.blockCrcs[b], crc));
             }
         }
-        dst.put(dst.position(), buf, (int) (offset - from), length);
-        dst.position(dst.position() + length);
     }
 }

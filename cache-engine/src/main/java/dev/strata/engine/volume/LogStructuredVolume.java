@@ -116,6 +116,11 @@ public final class LogStructuredVolume implements Volume {
                 : new ObjectUploader(store, keys, options.maxUploadsInFlight(), nextObjectSeq, this::uploaded);
     }
 
+    /** Reads of uploaded objects go through the node's read cache (called once, before {@link #start}). */
+    void useReadCache(dev.strata.engine.readcache.ReadCache cache) {
+        reader.useCache(cache, superblock.volumeId());
+    }
+
     // ---------------------------------------------------------------- recovery and start
 
     /** Re-applies a journal record found by replay (it is already durable in the journal). */
@@ -495,6 +500,7 @@ public final class LogStructuredVolume implements Volume {
             e.dataBytes = b.header().dataBytes;
         }
         reader.remember(b.header());
+        reader.cacheUploaded(b); // the read cache gets the fresh object without a GET
         uploadedJournalSeq = b.lastJournalSeq();
         try {
             if (journal != null) {

@@ -4,6 +4,7 @@ import dev.strata.engine.journal.Journal;
 import dev.strata.engine.journal.JournalReplayer;
 import dev.strata.engine.journal.ReplayResult;
 import dev.strata.engine.objectlog.VolumeKeys;
+import dev.strata.engine.readcache.ReadCache;
 import dev.strata.engine.store.NoSuchObjectException;
 import dev.strata.engine.store.ObjectInfo;
 import dev.strata.engine.store.ObjectStore;
@@ -40,6 +41,9 @@ public final class StrataEngine implements AutoCloseable {
     private final ObjectStore store;
     private final Path localDir;
     private final String nodeId;
+    /** The node's read cache, opened by the first volume that wants one; guarded by {@code this}. */
+    private ReadCache readCache;
+    private boolean readCacheTried;
 
     public StrataEngine(ObjectStore store, Path localDir) throws IOException {
         this(store, localDir, null);
@@ -127,6 +131,7 @@ public final class StrataEngine implements AutoCloseable {
         EpochHistory history = EpochHistory.load(store, keys);
         BucketState state = BucketState.load(store, keys, history);
         LogStructuredVolume v = new LogStructuredVolume(sb, store, options, state, history.latestEpoch(), true, () -> {});
+        attachReadCache(v, options);
         v.start(null);
         return v;
     }
@@ -174,6 +179,7 @@ public final class StrataEngine implements AutoCloseable {
             }
             Files.createDirectories(journalDir);
             LogStructuredVolume v = new LogStructuredVolume(sb, store, options, state, newEpoch, false, lock::release);
+            attachReadCache(v, options);
             ReplayResult replay = JournalReplayer.replay(journalDir, sb.volumeId(), state.lastJournalSeq,
                     (seq, recEpoch, lba, sectors, kind, data) -> {
                         try {
@@ -225,9 +231,43 @@ public final class StrataEngine implements AutoCloseable {
                 + ManagementFactory.getRuntimeMXBean().getName() + ")";
     }
 
+    // ---------------------------------------------------------------- read cache (docs/read-cache.md)
+
+    private void attachReadCache(LogStructuredVolume v, VolumeOptions options) {
+        ReadCache c = readCache(options);
+        if (c != null) {
+            v.useReadCache(c);
+        }
+    }
+
+    /**
+     * The node's read cache in {@code LOCALDIR/cache}, opened on first use with these options'
+     * settings; null if they disable it or it cannot be opened (the engine then reads from the
+     * bucket: a cache is never needed for correctness).
+     */
+    public synchronized ReadCache readCache(VolumeOptions options) {
+        if (readCache == null && !readCacheTried && options.readCache().enabled()) {
+            readCacheTried = true;
+            try {
+                readCache = ReadCache.open(options.readCache().toConfig(localDir.resolve("cache")));
+            } catch (IOException e) {
+                LOG.log(System.Logger.Level.WARNING, "running without a read cache: " + e.getMessage());
+            }
+        }
+        return options.readCache().enabled() ? readCache : null;
+    }
+
     @Override
     public void close() throws IOException {
-        store.close();
+        try {
+            synchronized (this) {
+                if (readCache != null) {
+                    readCache.close();
+                }
+            }
+        } finally {
+            store.close();
+        }
     }
 
     /** An exclusive lock on a local file: one process per node writes a volume. */

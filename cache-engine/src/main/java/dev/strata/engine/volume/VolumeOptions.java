@@ -1,6 +1,7 @@
 package dev.strata.engine.volume;
 
 import dev.strata.engine.journal.JournalOptions;
+import dev.strata.engine.readcache.ReadCacheOptions;
 import java.time.Duration;
 
 /**
@@ -17,9 +18,18 @@ import java.time.Duration;
  * @param checkpointEveryObjects a map checkpoint after this many uploaded objects
  * @param flushMode           what FLUSH waits for
  * @param journal             the local journal's options
+ * @param readCache           the node's read cache (docs/read-cache.md); size 0 disables it
  */
 public record VolumeOptions(int objectBytes, int maxExtentsPerObject, Duration sealAfter, int maxUploadsInFlight,
-        int maxPendingBatches, int checkpointEveryObjects, FlushMode flushMode, JournalOptions journal) {
+        int maxPendingBatches, int checkpointEveryObjects, FlushMode flushMode, JournalOptions journal,
+        ReadCacheOptions readCache) {
+
+    /** Without read cache settings: the default cache. */
+    public VolumeOptions(int objectBytes, int maxExtentsPerObject, Duration sealAfter, int maxUploadsInFlight,
+            int maxPendingBatches, int checkpointEveryObjects, FlushMode flushMode, JournalOptions journal) {
+        this(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects,
+                flushMode, journal, ReadCacheOptions.defaults());
+    }
 
     /** What {@link Volume#flush()} waits for. */
     public enum FlushMode {
@@ -30,6 +40,9 @@ public record VolumeOptions(int objectBytes, int maxExtentsPerObject, Duration s
     }
 
     public VolumeOptions {
+        if (readCache == null) {
+            readCache = ReadCacheOptions.disabled();
+        }
         if (objectBytes < 64 * 1024 || objectBytes % 4096 != 0) {
             throw new IllegalArgumentException("objectBytes must be a multiple of 4096 and at least 64 KiB: " + objectBytes);
         }
@@ -49,30 +62,34 @@ public record VolumeOptions(int objectBytes, int maxExtentsPerObject, Duration s
     }
 
     public VolumeOptions withObjectBytes(int v) {
-        return new VolumeOptions(v, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal);
+        return new VolumeOptions(v, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal, readCache);
     }
 
     public VolumeOptions withSealAfter(Duration v) {
-        return new VolumeOptions(objectBytes, maxExtentsPerObject, v, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal);
+        return new VolumeOptions(objectBytes, maxExtentsPerObject, v, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal, readCache);
     }
 
     public VolumeOptions withMaxPendingBatches(int v) {
-        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, v, checkpointEveryObjects, flushMode, journal);
+        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, v, checkpointEveryObjects, flushMode, journal, readCache);
     }
 
     public VolumeOptions withCheckpointEveryObjects(int v) {
-        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, v, flushMode, journal);
+        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, v, flushMode, journal, readCache);
     }
 
     public VolumeOptions withFlushMode(FlushMode v) {
-        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, v, journal);
+        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, v, journal, readCache);
     }
 
     public VolumeOptions withJournal(JournalOptions v) {
-        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, v);
+        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, v, readCache);
     }
 
     public VolumeOptions withMaxExtentsPerObject(int v) {
-        return new VolumeOptions(objectBytes, v, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal);
+        return new VolumeOptions(objectBytes, v, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal, readCache);
+    }
+
+    public VolumeOptions withReadCache(ReadCacheOptions v) {
+        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal, v);
     }
 }

@@ -3,6 +3,8 @@ package dev.strata.engine.volume;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.strata.engine.journal.JournalOptions;
+import dev.strata.engine.readcache.EvictionPolicy;
+import dev.strata.engine.readcache.ReadCacheOptions;
 import dev.strata.engine.store.LocalDirectoryObjectStore;
 import dev.strata.engine.store.ObjectStore;
 import java.io.IOException;
@@ -51,7 +53,18 @@ class RandomHistoryMatchesReferenceTest {
                 deleteTree(root);
             }
         }
+        System.out.println("read cache over all runs: block hits " + CACHE_TOTALS.get(0) + ", fills " + CACHE_TOTALS.get(1)
+                + ", evictions " + CACHE_TOTALS.get(2));
+        if (count >= 20) {
+            // The cache must really have been in the read path, small enough to evict.
+            if (CACHE_TOTALS.get(0) == 0 || CACHE_TOTALS.get(1) == 0 || CACHE_TOTALS.get(2) == 0) {
+                fail("the read cache was not exercised: " + CACHE_TOTALS);
+            }
+        }
     }
+
+    /** Read cache block hits, fills and evictions summed over every run. */
+    private static final java.util.concurrent.atomic.AtomicLongArray CACHE_TOTALS = new java.util.concurrent.atomic.AtomicLongArray(3);
 
     /** The same histories against a real S3 server (S3Proxy on 127.0.0.1), through the S3 store. */
     @Test
@@ -90,7 +103,9 @@ class RandomHistoryMatchesReferenceTest {
                     }
                     Path dir = root.resolve("seed-" + seed);
                     try {
-                        new Run(seed, dir).run();
+                        Run run = new Run(seed, dir);
+                        run.run();
+                        run.addCacheTotals(CACHE_TOTALS);
                         deleteTree(dir);
                     } catch (Throwable e) {
                         failures.put(seed, e);
@@ -175,7 +190,18 @@ class RandomHistoryMatchesReferenceTest {
                             .maxEntryDataBytes(16 * 1024 * (1 + rnd.nextInt(4)))
                             .syncInterval(Duration.ofMillis(rnd.nextBoolean() ? 2 : 1000))
                             .directIo(dev.strata.engine.journal.DirectIoMode.OFF)
-                            .build());
+                            .build())
+                    .withReadCache(smallReadCache(seed));
+        }
+
+        /**
+         * A read cache of 2-9 blocks in 1-2 shards, so that fills, hits, evictions and slot reuse
+         * all happen within a run (its own random source: the history's draws are unchanged).
+         */
+        private static ReadCacheOptions smallReadCache(long seed) {
+            SplittableRandom r = new SplittableRandom(seed ^ 0x5EADCACEL);
+            EvictionPolicy.Kind[] kinds = EvictionPolicy.Kind.values();
+            return new ReadCacheOptions(64L * 1024 * (2 + r.nextInt(8)), 1 + r.nextInt(2), kinds[r.nextInt(kinds.length)]);
         }
 
         void run() throws Exception {
@@ -195,7 +221,9 @@ class RandomHistoryMatchesReferenceTest {
             trace.append("close;");
             volume.close();
             // The bucket alone, read-only, on a node that never saw the volume: exactly the model.
-            try (LogStructuredVolume ro = new StrataEngine(store, dir.resolve("reader"), "reader").openReadOnly(VOLUME, options)) {
+            StrataEngine readerEngine = new StrataEngine(store, dir.resolve("reader"), "reader");
+            engines.add(readerEngine);
+            try (LogStructuredVolume ro = readerEngine.openReadOnly(VOLUME, options)) {
                 long[] got = readAll(ro);
                 if (!VolumeModel.same(model.current(), got)) {
                     fail("read-only open from the bucket differs:" + VolumeModel.describeDifference(model.current(), got) + trace());
@@ -205,7 +233,29 @@ class RandomHistoryMatchesReferenceTest {
         }
 
         private StrataEngine newEngine() throws IOException {
-            return new StrataEngine(store, dir.resolve("node-" + node), "node-" + node);
+            StrataEngine e = new StrataEngine(store, dir.resolve("node-" + node), "node-" + node);
+            engines.add(e);
+            return e;
+        }
+
+        /** Engines of this run, for the read cache totals. */
+        private final java.util.List<StrataEngine> engines = new java.util.ArrayList<>();
+
+        void addCacheTotals(java.util.concurrent.atomic.AtomicLongArray totals) {
+            for (StrataEngine e : engines) {
+                var c = e.readCache(options);
+                if (c != null) {
+                    totals.addAndGet(0, c.stats().blockHits.sum());
+                    totals.addAndGet(1, c.stats().fills.sum());
+                    totals.addAndGet(2, c.evictions());
+                    try {
+                        c.close(); // the run is over: release its files (runs never close their engines)
+                    } catch (IOException ignored) {
+                        // a cache: nothing to lose
+                    }
+                }
+            }
+            engines.clear();
         }
 
         private void step() throws Exception {

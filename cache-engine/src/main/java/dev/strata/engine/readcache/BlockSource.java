@@ -1,0 +1,16 @@
+package dev.strata.engine.readcache;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+
+/** Where missing blocks come from: the bucket (ObjectReader). */
+@FunctionalInterface
+public interface BlockSource {
+    /**
+     * Fills {@code dst} (from position 0, {@code dst.limit()} bytes) with data blocks
+     * {@code first..first+count-1} of the object's data area in ONE ranged GET, and verifies each
+     * block against {@code object.blockCrcs()}: a mismatch is an exception naming the object and
+     * block, never data.
+     */
+    void fetch(CachedObject object, int first, int count, ByteBuffer dst) throws IOException;
+}

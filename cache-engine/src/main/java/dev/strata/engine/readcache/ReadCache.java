@@ -1,0 +1,469 @@
+package dev.strata.engine.readcache;
+
+import dev.strata.engine.util.Crc32c;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+
+/**
+ * A node's sharded persistent read cache of object data blocks (docs/read-cache.md).
+ *
+ * <p>{@link #read} serves a range of an object's data area: cached blocks from the cache
+ * (each verified against the header's CRC32C), missing ones with one ranged GET per run of
+ * consecutive missing blocks, fetched once however many readers miss them at the same time
+ * (single flight), then filled into the cache in the background. {@link #fillUploaded} puts a
+ * freshly uploaded object into the cache.
+ *
+ * <p>Concurrency: shards guard themselves ({@link CacheShard}); {@link #flights} holds the
+ * blocks being fetched — a flight is completed exactly once by the reader that created it and
+ * removed after its fill is published (or dropped), so readers arriving meanwhile join it.
+ */
+public final class ReadCache implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(ReadCache.class.getName());
+
+    private final ReadCacheConfig config;
+    private final int blockSize;
+    private final CacheShard[] shards;
+    private final ReadCacheStats stats;
+    private final ConcurrentHashMap<BlockKey, CompletableFuture<ByteBuffer>> flights = new ConcurrentHashMap<>();
+    private final DirectBufferPool buffers;
+    private final CacheFiller filler;
+    /**
+     * Bytes of uploaded batches pinned by queued or running upload fills. A pinned batch's buffer
+     * cannot go back to the volume's pool, which allocates a new one meanwhile; this bounds that
+     * extra memory (64 MiB: eight 8 MiB objects). Beyond it, upload fills are dropped.
+     */
+    private final java.util.concurrent.atomic.AtomicLong uploadFillBytes = new java.util.concurrent.atomic.AtomicLong();
+    static final long MAX_UPLOAD_FILL_BYTES = 64L << 20;
+    private final FileChannel lockChannel;
+    private final FileLock dirLock;
+    private volatile boolean closed;
+    /** Optional: sees every block lookup and upload fill (trace recording for the simulator). */
+    private volatile AccessListener accessListener;
+
+    /** Observes the cache's block-level access stream, in order per thread; must be cheap and thread-safe. */
+    public interface AccessListener {
+        /** A read looked up {@code key} (before knowing whether it is cached). */
+        void lookup(BlockKey key);
+
+        /** An uploaded object's block was offered to the cache. */
+        void uploaded(BlockKey key);
+    }
+
+    private ReadCache(ReadCacheConfig config, ReadCacheStats stats, CacheShard[] shards, FileChannel lockChannel,
+            FileLock dirLock) {
+        this.config = config;
+        this.stats = stats;
+        this.blockSize = config.blockSize();
+        this.shards = shards;
+        this.lockChannel = lockChannel;
+        this.dirLock = dirLock;
+        this.buffers = new DirectBufferPool(blockSize, 64);
+        this.filler = new CacheFiller(config.fillThreads(), config.fillQueue(), "read-cache-fill");
+    }
+
+    /**
+     * Opens the cache in {@code config.dir()} (creating it), loading every shard's persisted index.
+     *
+     * @throws ReadCacheLockedException if another process, or another cache in this process, uses the directory
+     */
+    public static ReadCache open(ReadCacheConfig config) throws IOException {
+        Files.createDirectories(config.dir());
+        Path lockFile = config.dir().resolve("lock");
+        FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        FileLock lock;
+        try {
+            lock = ch.tryLock();
+        } catch (OverlappingFileLockException e) {
+            lock = null;
+        }
+        if (lock == null) {
+            ch.close();
+            throw new ReadCacheLockedException("read cache " + config.dir() + " is in use (" + lockFile + " is locked)");
+        }
+        ReadCacheStats stats = new ReadCacheStats();
+        CacheShard[] shards = new CacheShard[config.shards()];
+        try {
+            for (int i = 0; i < shards.length; i++) {
+                shards[i] = CacheShard.open(config, i, stats);
+            }
+        } catch (IOException | RuntimeException e) {
+            lock.release();
+            ch.close();
+            throw e;
+        }
+        return new ReadCache(config, stats, shards, ch, lock);
+    }
+
+    /** Records the access stream (null: stop); used to record traces for the eviction simulator. */
+    public void setAccessListener(AccessListener l) {
+        this.accessListener = l;
+    }
+
+    public ReadCacheConfig config() {
+        return config;
+    }
+
+    public ReadCacheStats stats() {
+        return stats;
+    }
+
+    /** Blocks evicted so far, over all shards. */
+    public long evictions() {
+        long n = 0;
+        for (CacheShard s : shards) {
+            n += s.evictions();
+        }
+        return n;
+    }
+
+    /** Blocks cached now, over all shards. */
+    public long cachedBlocks() {
+        long n = 0;
+        for (CacheShard s : shards) {
+            n += s.size();
+        }
+        return n;
+    }
+
+    CacheShard shardOf(BlockKey key) {
+        return shards[(int) Long.remainderUnsigned(key.regionHash(config.blocksPerRegion()), shards.length)];
+    }
+
+    // ---------------------------------------------------------------- reads
+
+    /**
+     * Copies {@code length} bytes of the object's data area from {@code offset} into {@code dst}
+     * at its position (advancing it). The caller checked the range against the object's size.
+     */
+    public void read(CachedObject obj, long offset, ByteBuffer dst, int length, BlockSource source) throws IOException {
+        if (length == 0) {
+            return;
+        }
+        if (closed) {
+            readUncached(obj, offset, dst, length, source);
+            return;
+        }
+        int first = (int) (offset / blockSize);
+        int last = (int) ((offset + length - 1) / blockSize);
+        int n = last - first + 1;
+        Copy out = new Copy(obj, offset, length, dst, blockSize);
+        boolean[] missing = null;
+        int hits = 0;
+        ByteBuffer scratch = buffers.take();
+        AccessListener listener = accessListener;
+        try {
+            for (int i = 0; i < n; i++) {
+                int b = first + i;
+                BlockKey key = obj.block(b);
+                if (listener != null) {
+                    listener.lookup(key);
+                }
+                if (shardOf(key).read(key, obj.blockCrcs()[b], obj.blockLength(b, blockSize), scratch, out.from(b), out.to(b))) {
+                    out.block(b, scratch);
+                    hits++;
+                } else {
+                    if (missing == null) {
+                        missing = new boolean[n];
+                    }
+                    missing[i] = true;
+                }
+            }
+        } finally {
+            buffers.give(scratch);
+        }
+        stats.blockHits.add(hits);
+        stats.blockMisses.add(n - hits);
+        (hits == n ? stats.readsFullHit : hits == 0 ? stats.readsNoHit : stats.readsPartialHit).increment();
+        if (missing != null) {
+            readMissing(obj, first, missing, out, source);
+        }
+        dst.position(dst.position() + length);
+    }
+
+    /** The cache is closed (the engine is shutting down under a reader): straight from the bucket. */
+    private void readUncached(CachedObject obj, long offset, ByteBuffer dst, int length, BlockSource source) throws IOException {
+        int first = (int) (offset / blockSize);
+        int last = (int) ((offset + length - 1) / blockSize);
+        long from = (long) first * blockSize;
+        ByteBuffer run = ByteBuffer.allocate((int) (Math.min(obj.dataBytes(), (last + 1L) * blockSize) - from));
+        source.fetch(obj, first, last - first + 1, run);
+        dst.put(dst.position(), run, (int) (offset - from), length);
+        dst.position(dst.position() + length);
+    }
+
+    /** Misses: lead the blocks nobody is fetching (coalesced GETs), then wait for the others. */
+    private void readMissing(CachedObject obj, int first, boolean[] missing, Copy out, BlockSource source) throws IOException {
+        int n = missing.length;
+        @SuppressWarnings("unchecked")
+        CompletableFuture<ByteBuffer>[] mine = new CompletableFuture[n];
+        @SuppressWarnings("unchecked")
+        CompletableFuture<ByteBuffer>[] theirs = new CompletableFuture[n];
+        for (int i = 0; i < n; i++) {
+            if (missing[i]) {
+                CompletableFuture<ByteBuffer> f = new CompletableFuture<>();
+                CompletableFuture<ByteBuffer> existing = flights.putIfAbsent(obj.block(first + i), f);
+                if (existing == null) {
+                    mine[i] = f;
+                } else {
+                    theirs[i] = existing;
+                }
+            }
+        }
+        try {
+            recheck(obj, first, mine, out);
+            for (int i = 0; i < n; i++) {
+                if (mine[i] == null) {
+                    continue;
+                }
+                int j = i;
+                while (j + 1 < n && mine[j + 1] != null) {
+                    j++;
+                }
+                fetchRun(obj, first + i, i, j - i + 1, mine, out, source);
+                i = j;
+            }
+        } catch (IOException | RuntimeException | Error e) {
+            for (int i = 0; i < n; i++) {
+                if (mine[i] != null) {
+                    mine[i].completeExceptionally(e);
+                    flights.remove(obj.block(first + i), mine[i]);
+                }
+            }
+            throw e;
+        }
+        for (int i = 0; i < n; i++) {
+            if (theirs[i] != null) {
+                out.block(first + i, await(theirs[i], obj, first + i));
+                stats.flightJoins.increment();
+            }
+        }
+    }
+
+    /**
+     * A block may have been filled between our lookup and our flight registration (its previous
+     * flight was removed after its fill): look again before GETting it a second time.
+     */
+    private void recheck(CachedObject obj, int first, CompletableFuture<ByteBuffer>[] mine, Copy out) {
+        ByteBuffer scratch = null;
+        try {
+            for (int i = 0; i < mine.length; i++) {
+                if (mine[i] == null) {
+                    continue;
+                }
+                int b = first + i;
+                BlockKey key = obj.block(b);
+                if (scratch == null) {
+                    scratch = buffers.take();
+                }
+                int len = obj.blockLength(b, blockSize);
+                // The whole block: readers waiting on this flight may want other parts of it.
+                if (shardOf(key).read(key, obj.blockCrcs()[b], len, scratch, 0, len)) {
+                    out.block(b, scratch);
+                    ByteBuffer copy = ByteBuffer.allocate(scratch.limit()).put(scratch.duplicate().position(0)).flip();
+                    mine[i].complete(copy.asReadOnlyBuffer());
+                    flights.remove(key, mine[i]);
+                    mine[i] = null;
+                }
+            }
+        } finally {
+            if (scratch != null) {
+                buffers.give(scratch);
+            }
+        }
+    }
+
+    /** One ranged GET for blocks {@code block..block+count-1} (indexes {@code i..} of the flight arrays). */
+    private void fetchRun(CachedObject obj, int block, int i, int count, CompletableFuture<ByteBuffer>[] mine, Copy out,
+            BlockSource source) throws IOException {
+        long from = (long) block * blockSize;
+        long to = Math.min(obj.dataBytes(), (long) (block + count) * blockSize);
+        ByteBuffer run = ByteBuffer.allocate((int) (to - from));
+        source.fetch(obj, block, count, run);
+        stats.bucketGets.increment();
+        stats.bucketBytes.add(run.capacity());
+        @SuppressWarnings("unchecked")
+        CompletableFuture<ByteBuffer>[] led = new CompletableFuture[count];
+        for (int k = 0; k < count; k++) {
+            int len = obj.blockLength(block + k, blockSize);
+            ByteBuffer data = run.slice(k * blockSize, len).asReadOnlyBuffer();
+            out.block(block + k, data);
+            led[k] = mine[i + k];
+            led[k].complete(data);
+            mine[i + k] = null; // completed: no longer ours to fail
+        }
+        Runnable release = () -> {
+            for (int k = 0; k < count; k++) {
+                flights.remove(obj.block(block + k), led[k]);
+            }
+        };
+        ByteBuffer frozen = run.asReadOnlyBuffer();
+        if (!fill(obj, block, count, (off, dst, len) -> dst.put(frozen.slice((int) (off - from), len)), release, false)) {
+            release.run();
+        }
+    }
+
+    private static ByteBuffer await(CompletableFuture<ByteBuffer> f, CachedObject obj, int block) throws IOException {
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted waiting for " + obj.key() + " block " + block);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof IOException io) {
+                throw io; // the leader's error (names the object and block) is ours too
+            }
+            throw new IOException(obj.key() + " block " + block + ": fetch failed in another reader", e.getCause());
+        }
+    }
+
+    // ---------------------------------------------------------------- fills
+
+    /**
+     * Queues the whole object for filling: its data is what was just uploaded. {@code release}
+     * runs when the copier is no longer used (at once if the fill is dropped).
+     */
+    public void fillUploaded(CachedObject obj, BlockCopier copier, Runnable release) {
+        int blocks = obj.blockCrcs().length;
+        AccessListener listener = accessListener;
+        if (listener != null) {
+            for (int b = 0; b < blocks; b++) {
+                listener.uploaded(obj.block(b));
+            }
+        }
+        if (blocks == 0) {
+            release.run();
+            return;
+        }
+        long bytes = obj.dataBytes();
+        if (uploadFillBytes.addAndGet(bytes) > MAX_UPLOAD_FILL_BYTES) {
+            uploadFillBytes.addAndGet(-bytes);
+            stats.fillsDropped.increment();
+            release.run();
+            return;
+        }
+        Runnable done = () -> {
+            uploadFillBytes.addAndGet(-bytes);
+            release.run();
+        };
+        if (!fill(obj, 0, blocks, copier, done, true)) {
+            done.run();
+        }
+    }
+
+    private boolean fill(CachedObject obj, int block, int count, BlockCopier copier, Runnable release, boolean verify) {
+        if (closed) {
+            return false;
+        }
+        boolean queued = filler.submit(() -> {
+            ByteBuffer buf = buffers.take();
+            try {
+                for (int k = 0; k < count; k++) {
+                    int b = block + k;
+                    int len = obj.blockLength(b, blockSize);
+                    buf.clear();
+                    copier.copy((long) b * blockSize, buf, len);
+                    buf.flip();
+                    int crc = obj.blockCrcs()[b];
+                    if (verify && Crc32c.of(buf, 0, len) != crc) {
+                        // Never cache bytes the object does not hold.
+                        stats.fillFailures.increment();
+                        LOG.log(System.Logger.Level.WARNING, obj.key() + " block " + b + ": uploaded data does not match its CRC; not cached");
+                        continue;
+                    }
+                    BlockKey key = obj.block(b);
+                    CacheShard s = shardOf(key);
+                    s.fill(key, crc, buf);
+                    s.maybePersist();
+                }
+            } finally {
+                buffers.give(buf);
+                release.run();
+            }
+        });
+        if (!queued) {
+            stats.fillsDropped.increment();
+        }
+        return queued;
+    }
+
+    /** Waits until every queued fill is in the cache (tests, benchmarks, shutdown). */
+    public void awaitFills() throws InterruptedException {
+        filler.awaitIdle();
+    }
+
+    /** Writes every shard's index now (normally periodic and on close). */
+    public void persist() throws IOException {
+        for (CacheShard s : shards) {
+            s.persist();
+        }
+    }
+
+    /** Test hook: where the block is cached (file and offset), or null. */
+    SlotLocation locate(BlockKey key) {
+        CacheShard s = shardOf(key);
+        long off = s.offsetOf(key);
+        return off < 0 ? null : new SlotLocation(s.dataFile(), off);
+    }
+
+    record SlotLocation(Path file, long offset) {}
+
+    @Override
+    public void close() throws IOException {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            filler.shutdown();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        IOException first = null;
+        for (CacheShard s : shards) {
+            try {
+                s.close();
+            } catch (IOException e) {
+                if (first == null) {
+                    first = e;
+                }
+            }
+        }
+        dirLock.release();
+        lockChannel.close();
+        if (first != null) {
+            throw first;
+        }
+    }
+
+    /** Copies the wanted part of each block into the reader's buffer (absolute puts: order does not matter). */
+    private record Copy(CachedObject obj, long offset, int length, ByteBuffer dst, int blockSize) {
+        /** First byte of block {@code b} (relative to the block) that the read wants. */
+        int from(int b) {
+            long blockStart = (long) b * blockSize;
+            return (int) (Math.max(offset, blockStart) - blockStart);
+        }
+
+        /** End (exclusive, relative to the block) of what the read wants of block {@code b}. */
+        int to(int b) {
+            long blockStart = (long) b * blockSize;
+            return (int) (Math.min(offset + length, blockStart + obj.blockLength(b, blockSize)) - blockStart);
+        }
+
+        /** {@code data} holds (at least the wanted part of) block {@code b}'s bytes at their block-relative indexes. */
+        void block(int b, ByteBuffer data) {
+            int from = from(b);
+            int to = to(b);
+            dst.put(dst.position() + (int) ((long) b * blockSize + from - offset), data, from, to - from);
+        }
+    }
+}

@@ -1,0 +1,37 @@
+package dev.strata.engine.readcache;
+
+import java.util.concurrent.atomic.LongAdder;
+
+/** Counters of a node's read cache; cheap enough for every read. See docs/read-cache.md, "Metrics". */
+public final class ReadCacheStats {
+    /** Reads (calls of {@link ReadCache#read}) served entirely from the cache. */
+    public final LongAdder readsFullHit = new LongAdder();
+    /** Reads some of whose blocks were cached. */
+    public final LongAdder readsPartialHit = new LongAdder();
+    /** Reads none of whose blocks were cached. */
+    public final LongAdder readsNoHit = new LongAdder();
+    public final LongAdder blockHits = new LongAdder();
+    public final LongAdder blockMisses = new LongAdder();
+    /** Missing blocks served by another reader's GET (single flight). */
+    public final LongAdder flightJoins = new LongAdder();
+    public final LongAdder fills = new LongAdder();
+    /** Fills abandoned because writing the cache file failed. */
+    public final LongAdder fillFailures = new LongAdder();
+    /** Fills not attempted because the fill queue was full. */
+    public final LongAdder fillsDropped = new LongAdder();
+    /** Cached blocks that failed their CRC (or could not be read) and were dropped and refetched. */
+    public final LongAdder corruptBlocks = new LongAdder();
+    /** Ranged GETs of object data made for cache misses, and their bytes. */
+    public final LongAdder bucketGets = new LongAdder();
+    public final LongAdder bucketBytes = new LongAdder();
+    public final LongAdder indexWrites = new LongAdder();
+
+    @Override
+    public String toString() {
+        return "fullHit=" + readsFullHit.sum() + " partialHit=" + readsPartialHit.sum() + " noHit=" + readsNoHit.sum()
+                + " blockHits=" + blockHits.sum() + " blockMisses=" + blockMisses.sum() + " flightJoins=" + flightJoins.sum()
+                + " fills=" + fills.sum() + " fillFailures=" + fillFailures.sum() + " fillsDropped=" + fillsDropped.sum()
+                + " corruptBlocks=" + corruptBlocks.sum() + " bucketGets=" + bucketGets.sum() + " bucketBytes="
+                + bucketBytes.sum() + " indexWrites=" + indexWrites.sum();
+    }
+}
