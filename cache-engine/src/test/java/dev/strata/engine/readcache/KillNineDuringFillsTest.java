@@ -68,7 +68,7 @@ class KillNineDuringFillsTest {
             assertTrue(ready.await(60, TimeUnit.SECONDS) && child.isAlive(),
                     "child did not get going; see " + tmp.resolve("child.log") + (bad.get() != null ? ": " + bad.get() : ""));
             Thread.sleep(50 + rnd.nextInt(400));
-            child.destroyForcibly(); // SIGKILL
+            child.toHandle().destroyForcibly(); // SIGKILL, keeping our end of its stdout: a BAD line in the pipe is not lost
             child.waitFor();
             out.join();
             assertEquals(null, bad.get(), "the child read a wrong byte");

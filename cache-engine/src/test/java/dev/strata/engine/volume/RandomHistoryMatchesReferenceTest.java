@@ -25,7 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
  * checked against {@link VolumeModel}. After every crash the volume must come back as exactly
  * the state after some prefix of the acknowledged operations that includes every durable one.
  *
- * <p>Seeds: {@code -Dstrata.model.seeds=N} (default 1500) starting at
+ * <p>Seeds: {@code -Dstrata.model.seeds=N} (default 3000) starting at
  * {@code -Dstrata.model.firstSeed}; a failing seed is printed and replays alone with
  * {@code -Dstrata.model.seed=S}.
  */
@@ -40,7 +40,7 @@ class RandomHistoryMatchesReferenceTest {
     void everyRecoveredStateIsADurablePrefixOfTheHistory() throws Exception {
         String one = System.getProperty("strata.model.seed");
         long first = Long.getLong("strata.model.firstSeed", 1);
-        int count = one != null ? 1 : Integer.getInteger("strata.model.seeds", 1500);
+        int count = one != null ? 1 : Integer.getInteger("strata.model.seeds", 3000);
         long start = one != null ? Long.parseLong(one) : first;
         // Memory-backed when the machine has it: the crashes here are simulated by the engine's own
         // hooks (a power cut tears the journal's unforced tail), so real fsyncs only cost time.
