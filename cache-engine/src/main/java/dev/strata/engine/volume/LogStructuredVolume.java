@@ -658,17 +658,22 @@ public final class LogStructuredVolume implements Volume {
                         ("released " + java.time.Instant.now() + " last object " + uploader.uploadedThrough() + "\n").getBytes()));
             }
         } finally {
-            closed = true;
-            if (sealer != null) {
-                sealer.interrupt();
-            }
-            if (uploader != null) {
-                uploader.stop();
-            }
+            stopBackground();
             if (journal != null) {
                 journal.close();
             }
             onClose.run();
+        }
+    }
+
+    /** Marks the volume closed and stops the sealer and the uploader (uploads in flight are abandoned). */
+    private void stopBackground() {
+        closed = true;
+        if (sealer != null) {
+            sealer.interrupt();
+        }
+        if (uploader != null) {
+            uploader.stop();
         }
     }
 
@@ -677,13 +682,7 @@ public final class LogStructuredVolume implements Volume {
      * release of the epoch; journal bytes not yet written by the journal's writer are lost.
      */
     void crashForTest(boolean powerCut) {
-        closed = true;
-        if (sealer != null) {
-            sealer.interrupt();
-        }
-        if (uploader != null) {
-            uploader.stop();
-        }
+        stopBackground();
         if (journal != null) {
             journal.crashForTest(powerCut);
         }

@@ -13,38 +13,16 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.params.Parameter;
 import org.junit.jupiter.params.ParameterizedClass;
 import org.junit.jupiter.params.provider.EnumSource;
-import org.junit.jupiter.api.io.TempDir;
 
 /** nbdinfo and nbdcopy (Debian libnbd-bin) against the server. */
 @ParameterizedClass
 @EnumSource(Backend.class)
-class LibnbdToolsTest {
+class LibnbdToolsTest extends BothBackends {
     private static final int K = 1024;
     private static final int M = 1024 * K;
 
-    @TempDir
-    Path dir;
-
-    /** Every test runs twice: against the test-only MemoryVolume and against the real engine. */
-    @Parameter
-    Backend backend;
-
-    Backend.Volumes volumes;
-
-    @BeforeEach
-    void openVolumes() throws Exception {
-        volumes = backend.open(dir);
-    }
-
-    @AfterEach
-    void closeVolumes() throws Exception {
-        volumes.close();
-    }
 
     @Test
     void nbdinfoSizeBlockSizesAndFlags() throws Exception {

@@ -13,37 +13,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.params.Parameter;
 import org.junit.jupiter.params.ParameterizedClass;
 import org.junit.jupiter.params.provider.EnumSource;
-import org.junit.jupiter.api.io.TempDir;
 
 /** qemu-img and qemu-io (Debian qemu-utils) against the server, over both transports. */
 @ParameterizedClass
 @EnumSource(Backend.class)
-class QemuClientsTest {
+class QemuClientsTest extends BothBackends {
     private static final long SIZE = 16L * 1024 * 1024;
 
-    @TempDir
-    Path dir;
-
-    /** Every test runs twice: against the test-only MemoryVolume and against the real engine. */
-    @Parameter
-    Backend backend;
-
-    Backend.Volumes volumes;
-
-    @BeforeEach
-    void openVolumes() throws Exception {
-        volumes = backend.open(dir);
-    }
-
-    @AfterEach
-    void closeVolumes() throws Exception {
-        volumes.close();
-    }
 
     @Test
     void qemuImgInfoReportsTheSize() throws Exception {
