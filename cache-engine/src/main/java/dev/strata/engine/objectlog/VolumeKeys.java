@@ -73,6 +73,45 @@ public final class VolumeKeys {
         return checkpointsPrefix() + hex(seq) + "-" + hex(epoch);
     }
 
+    // ---------------------------------------------------------------- snapshots (docs/snapshots-and-clones.md)
+
+    private static final Pattern SNAPSHOT = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_-]{0,127}");
+
+    /** Snapshot names have no dot, so a record's key never collides with its map, refs or marker keys. */
+    public static void validateSnapshotName(String snapshot) {
+        if (snapshot == null || !SNAPSHOT.matcher(snapshot).matches()) {
+            throw new IllegalArgumentException("invalid snapshot name '" + snapshot
+                    + "': 1-128 characters of [A-Za-z0-9_-], starting with a letter or digit");
+        }
+    }
+
+    public String snapshotsPrefix() {
+        return prefix + "snapshots/";
+    }
+
+    public String snapshot(String name) {
+        validateSnapshotName(name);
+        return snapshotsPrefix() + name;
+    }
+
+    /** The snapshot's frozen map checkpoint; {@code id} keeps racing creators of one name apart. */
+    public String snapshotMap(String name, String id) {
+        return snapshot(name) + ".map-" + id;
+    }
+
+    public String snapshotRefsPrefix(String name) {
+        return snapshot(name) + ".refs/";
+    }
+
+    public String snapshotRef(String name, String clone) {
+        validateName(clone);
+        return snapshotRefsPrefix(name) + clone;
+    }
+
+    public String snapshotDeleting(String name) {
+        return snapshot(name) + ".deleting";
+    }
+
     /** Parses "SEQ-EPOCH" after a prefix; null if the key is not of that form. */
     public static long[] parseSeqEpoch(String key, String prefix) {
         if (!key.startsWith(prefix)) {

@@ -51,6 +51,11 @@ public final class BucketState {
     }
 
     public static BucketState load(ObjectStore store, VolumeKeys keys, EpochHistory history) throws IOException {
+        return load(store, keys, history, false);
+    }
+
+    /** @param clone the volume has a parent: trims and zeroes become ZERO extents that hide it */
+    public static BucketState load(ObjectStore store, VolumeKeys keys, EpochHistory history, boolean clone) throws IOException {
         MapCheckpoint cp = newestCheckpoint(store, keys, history);
         ExtentMap map = cp != null ? cp.map : new ExtentMap();
         ObjectTable objects = cp != null ? cp.objects : new ObjectTable();
@@ -118,7 +123,7 @@ public final class BucketState {
                     throw new CorruptDataException(key + ": holds journal records from " + h.firstJournalSeq
                             + " but the object before it ended at " + jseq);
                 }
-                apply(map, h);
+                apply(map, h, clone);
                 objects.add(h.objectSeq, h.epoch, h.headerBytes, h.dataBytes);
                 jseq = h.lastJournalSeq;
                 seq = h.objectSeq;
@@ -135,9 +140,16 @@ public final class BucketState {
 
     /** Replays one object's extents into the map, in the order they were written. */
     public static void apply(ExtentMap map, ObjectHeader h) {
+        apply(map, h, false);
+    }
+
+    /** As {@link #apply(ExtentMap, ObjectHeader)}; in a clone a TRIM or ZERO extent maps to ZERO instead of unmapping. */
+    public static void apply(ExtentMap map, ObjectHeader h, boolean clone) {
         for (int i = 0; i < h.extentCount; i++) {
             if (h.kindOf(i) == ExtentKind.WRITE) {
                 map.put(h.lba[i], h.sectors[i], Locations.pack(h.objectSeq, h.dataOffsetSectors[i]), null);
+            } else if (clone) {
+                ZeroExtents.put(map, h.lba[i], h.sectors[i], null);
             } else {
                 map.remove(h.lba[i], h.sectors[i], null);
             }

@@ -75,6 +75,8 @@ public final class LogStructuredVolume implements Volume {
     private final ObjectReader reader;
     private final ObjectUploader uploader;
     private final VolumeStats stats = new VolumeStats();
+    /** A clone's parent snapshot: unmapped LBAs read from it. Null for a plain volume. */
+    private final SnapshotView parent;
 
     private Journal journal;
     /** Guarded by batchLock. */
@@ -94,6 +96,12 @@ public final class LogStructuredVolume implements Volume {
 
     LogStructuredVolume(Superblock superblock, ObjectStore store, VolumeOptions options, BucketState state, long epoch,
             boolean readOnly, Runnable onClose) {
+        this(superblock, store, options, state, epoch, readOnly, onClose, null);
+    }
+
+    LogStructuredVolume(Superblock superblock, ObjectStore store, VolumeOptions options, BucketState state, long epoch,
+            boolean readOnly, Runnable onClose, SnapshotView parent) {
+        this.parent = parent;
         this.superblock = superblock;
         this.keys = new VolumeKeys(superblock.volume());
         this.store = store;
@@ -218,11 +226,9 @@ public final class LogStructuredVolume implements Volume {
         for (long[] run : runs) {
             int bytes = (int) (run[1] * SECTOR_SIZE);
             if (run[2] == ExtentMap.UNMAPPED) {
-                int p = dst.position();
-                for (int i = 0; i < bytes; i++) {
-                    dst.put(p + i, (byte) 0);
-                }
-                dst.position(p + bytes);
+                ZeroExtents.readUnmapped(parent, run[0], bytes, dst);
+            } else if (ZeroExtents.isZero(run[2])) {
+                ZeroExtents.fill(dst, bytes);
             } else {
                 readMapped(run[0], run[2], dst, bytes);
             }
@@ -379,7 +385,8 @@ public final class LogStructuredVolume implements Volume {
                 if (full[0]) {
                     return;
                 }
-                boolean hole = loc == ExtentMap.UNMAPPED;
+                // In a clone, unmapped may be the parent's data: only ZERO extents are surely holes.
+                boolean hole = ZeroExtents.isZero(loc) || (parent == null && loc == ExtentMap.UNMAPPED);
                 long bytes = n * SECTOR_SIZE;
                 if (!out.isEmpty() && out.getLast().hole() == hole) {
                     out.set(out.size() - 1, new AllocationRun(out.getLast().length() + bytes, hole));
@@ -466,7 +473,11 @@ public final class LogStructuredVolume implements Volume {
         b.addNoData(seq, lba, sectors, kind);
         mapLock.lock();
         try {
-            map.remove(lba, sectors, this::displaced);
+            if (parent != null) {
+                ZeroExtents.put(map, lba, sectors, this::displaced);
+            } else {
+                map.remove(lba, sectors, this::displaced);
+            }
         } finally {
             mapLock.unlock();
         }
@@ -595,40 +606,13 @@ public final class LogStructuredVolume implements Volume {
      * fully applied" (replaying R and later again is idempotent).
      */
     void checkpoint() throws IOException {
-        long referenced;
-        long covered;
-        long coveredJournalSeq;
-        byte[] body;
-        batchLock.lock();
-        try {
-            referenced = open != null && open.isEmpty() ? open.objectSeq() - 1 : nextObjectSeq - 1;
-            // Only uploaded objects have known sizes: the table stops there, later ones replay from their headers.
-            synchronized (uploader) {
-                covered = uploader.uploadedThrough();
-                coveredJournalSeq = uploadedJournalSeq;
-            }
-            mapLock.lock();
-            try {
-                body = MapCheckpoint.encode(keys.volume(), covered, referenced, epoch, coveredJournalSeq, objects, map);
-            } finally {
-                mapLock.unlock();
-            }
-        } finally {
-            batchLock.unlock();
-        }
+        MapCapture c = captureMap();
+        long referenced = c.referenced();
         if (referenced <= lastCheckpointSeq || referenced == 0) {
             return;
         }
-        // The open batch may still be filling: the checkpoint waits for it like any flush would.
-        batchLock.lock();
-        try {
-            if (open != null && open.objectSeq() <= referenced) {
-                sealOpen();
-            }
-        } finally {
-            batchLock.unlock();
-        }
-        uploader.awaitUploaded(referenced);
+        awaitCaptured(referenced);
+        byte[] body = c.body();
         String key = keys.checkpoint(referenced, epoch);
         store.putIfAbsent(key, ByteBuffer.wrap(body));
         stats.checkpoints.increment();
@@ -640,6 +624,75 @@ public final class LogStructuredVolume implements Volume {
             store.delete(all.get(i).key());
         }
         LOG.log(System.Logger.Level.DEBUG, keys.volume() + ": checkpoint " + key + " (previous " + previous + ")");
+    }
+
+    /** The map serialized at one point of the write order, and the objects it may point into. */
+    private record MapCapture(long covered, long referenced, byte[] body) {}
+
+    /**
+     * Serializes the map as it is now: under batchLock it is the effect of a prefix of the write
+     * order. It may point into every object up to the open batch ({@code referenced}); the table
+     * lists the uploaded ones ({@code covered}), the later ones are this epoch's.
+     */
+    private MapCapture captureMap() {
+        batchLock.lock();
+        try {
+            long referenced = open != null && open.isEmpty() ? open.objectSeq() - 1 : nextObjectSeq - 1;
+            long covered;
+            long coveredJournalSeq;
+            // Only uploaded objects have known sizes: the table stops there, later ones replay from their headers.
+            synchronized (uploader) {
+                covered = uploader.uploadedThrough();
+                coveredJournalSeq = uploadedJournalSeq;
+            }
+            mapLock.lock();
+            try {
+                return new MapCapture(covered, referenced,
+                        MapCheckpoint.encode(keys.volume(), covered, referenced, epoch, coveredJournalSeq, objects, map));
+            } finally {
+                mapLock.unlock();
+            }
+        } finally {
+            batchLock.unlock();
+        }
+    }
+
+    /** Waits until every object up to {@code referenced} is uploaded, sealing the open batch if it is one of them. */
+    private void awaitCaptured(long referenced) throws IOException {
+        batchLock.lock();
+        try {
+            if (open != null && open.objectSeq() <= referenced) {
+                sealOpen();
+            }
+        } finally {
+            batchLock.unlock();
+        }
+        uploader.awaitUploaded(referenced);
+    }
+
+    // ---------------------------------------------------------------- snapshots
+
+    /**
+     * Takes snapshot {@code name}: every write completed before the call is in it, writes racing
+     * with it may or may not be. Costs the upload of the open batch, one LIST and two PUTs,
+     * whatever the volume's size; writers are never stopped. docs/snapshots-and-clones.md.
+     *
+     * @throws SnapshotExistsException if the volume already has a snapshot of that name
+     */
+    public SnapshotRecord createSnapshot(String name) throws IOException {
+        VolumeKeys.validateSnapshotName(name);
+        checkWritable();
+        MapCapture c = captureMap();
+        awaitCaptured(c.referenced());
+        // A fenced writer's objects above the fence are not part of the volume: never snapshot them.
+        checkFence();
+        checkWritable();
+        return Snapshots.write(store, keys, name, c.referenced(), c.covered(), epoch, c.body());
+    }
+
+    /** The clone's parent snapshot, or null for a plain volume. */
+    public SnapshotView parent() {
+        return parent;
     }
 
     // ---------------------------------------------------------------- close and crash
@@ -661,6 +714,9 @@ public final class LogStructuredVolume implements Volume {
             stopBackground();
             if (journal != null) {
                 journal.close();
+            }
+            if (parent != null) {
+                parent.close();
             }
             onClose.run();
         }

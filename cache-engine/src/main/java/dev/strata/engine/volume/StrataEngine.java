@@ -44,6 +44,9 @@ public final class StrataEngine implements AutoCloseable {
     /** The node's read cache, opened by the first volume that wants one; guarded by {@code this}. */
     private ReadCache readCache;
     private boolean readCacheTried;
+    /** Volumes this engine has open for writing: a snapshot of one goes through its writer (it owns the journal). */
+    private final java.util.concurrent.ConcurrentHashMap<String, LogStructuredVolume> writers =
+            new java.util.concurrent.ConcurrentHashMap<>();
 
     public StrataEngine(ObjectStore store, Path localDir) throws IOException {
         this(store, localDir, null);
@@ -129,8 +132,9 @@ public final class StrataEngine implements AutoCloseable {
         Superblock sb = superblock(name);
         VolumeKeys keys = new VolumeKeys(name);
         EpochHistory history = EpochHistory.load(store, keys);
-        BucketState state = BucketState.load(store, keys, history);
-        LogStructuredVolume v = new LogStructuredVolume(sb, store, options, state, history.latestEpoch(), true, () -> {});
+        BucketState state = BucketState.load(store, keys, history, sb.parent() != null);
+        LogStructuredVolume v = new LogStructuredVolume(sb, store, options, state, history.latestEpoch(), true, () -> {},
+                Snapshots.parentOf(store, sb));
         attachReadCache(v, options);
         v.start(null);
         return v;
@@ -162,7 +166,8 @@ public final class StrataEngine implements AutoCloseable {
                         + latest.epoch() + ", since " + latest.opened() + "); open with take-over if that node is gone",
                         latest.holderDescription());
             }
-            BucketState state = BucketState.load(store, keys, history);
+            BucketState state = BucketState.load(store, keys, history, sb.parent() != null);
+            SnapshotView parent = Snapshots.parentOf(store, sb);
             long newEpoch = history.latestEpoch() + 1;
             EpochRecord rec = new EpochRecord(newEpoch, nodeId, describeHolder(), state.lastObjectSeq, Instant.now());
             if (!store.putIfAbsent(keys.epoch(newEpoch), ByteBuffer.wrap(rec.encode(name)))) {
@@ -178,7 +183,10 @@ public final class StrataEngine implements AutoCloseable {
                         + " without replaying it");
             }
             Files.createDirectories(journalDir);
-            LogStructuredVolume v = new LogStructuredVolume(sb, store, options, state, newEpoch, false, lock::release);
+            LogStructuredVolume v = new LogStructuredVolume(sb, store, options, state, newEpoch, false, () -> {
+                writers.remove(name);
+                lock.release();
+            }, parent);
             attachReadCache(v, options);
             ReplayResult replay = JournalReplayer.replay(journalDir, sb.volumeId(), state.lastJournalSeq,
                     (seq, recEpoch, lba, sectors, kind, data) -> {
@@ -203,6 +211,7 @@ public final class StrataEngine implements AutoCloseable {
             LOG.log(System.Logger.Level.INFO, "volume " + name + " opened for write, epoch " + newEpoch + ": "
                     + state.objectsReplayed + " objects after checkpoint " + state.checkpointSeq + "; journal: " + replay.describe());
             v.start(Journal.open(journalDir, options.journal(), sb.volumeId(), next));
+            writers.put(name, v);
             ok = true;
             return v;
         } catch (UncheckedIOException e) {
@@ -212,6 +221,63 @@ public final class StrataEngine implements AutoCloseable {
                 lock.release();
             }
         }
+    }
+
+    // ---------------------------------------------------------------- snapshots and clones (docs/snapshots-and-clones.md)
+
+    /**
+     * Takes snapshot {@code snapshot} of {@code volume}: through its writer if this engine has it
+     * open for writing, else by opening it for writing briefly (refused with
+     * {@link VolumeLockedException} if another process or node holds it).
+     */
+    public SnapshotRecord createSnapshot(String volume, String snapshot) throws IOException {
+        VolumeKeys.validateName(volume);
+        VolumeKeys.validateSnapshotName(snapshot);
+        LogStructuredVolume open = writers.get(volume);
+        if (open != null) {
+            return open.createSnapshot(snapshot);
+        }
+        try (LogStructuredVolume v = openForWrite(volume, VolumeOptions.defaults(), false)) {
+            return v.createSnapshot(snapshot);
+        }
+    }
+
+    /** The volume's snapshots, in name order. */
+    public List<SnapshotRecord> listSnapshots(String volume) throws IOException {
+        superblock(volume);
+        return Snapshots.list(store, volume);
+    }
+
+    /** One snapshot's record. @throws SnapshotNotFoundException if there is none */
+    public SnapshotRecord snapshot(String volume, String snapshot) throws IOException {
+        return Snapshots.record(store, volume, snapshot);
+    }
+
+    /** Names of the clones that read through the snapshot (its reference records). */
+    public List<String> clonesOf(String volume, String snapshot) throws IOException {
+        return Snapshots.clones(store, volume, snapshot);
+    }
+
+    /**
+     * Deletes a snapshot. Frees no space (there is no garbage collector yet).
+     *
+     * @throws SnapshotInUseException naming the clones if any read through it
+     */
+    public void deleteSnapshot(String volume, String snapshot) throws IOException {
+        Snapshots.delete(store, volume, snapshot);
+    }
+
+    /** Opens a snapshot read-only; it reads the volume as it was when the snapshot was taken. */
+    public SnapshotView openSnapshot(String volume, String snapshot) throws IOException {
+        return Snapshots.open(store, volume, snapshot);
+    }
+
+    /**
+     * Creates {@code clone}, a new volume whose unwritten blocks read through to
+     * {@code source@snapshot}. Constant time; no data is copied. Open it like any volume.
+     */
+    public Superblock cloneVolume(String source, String snapshot, String clone) throws IOException {
+        return Snapshots.clone(store, source, snapshot, clone);
     }
 
     private static boolean hasFiles(Path dir) throws IOException {

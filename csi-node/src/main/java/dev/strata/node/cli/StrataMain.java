@@ -22,6 +22,9 @@ public final class StrataMain {
               demo       write, SIGKILL, reopen, verify, print figures (embedded store)
                            --dir DIR (default ./strata-data)  --seconds N (default 4)
               volume     create NAME --size SIZE | list | inspect NAME  (same store flags)
+                         clone --from VOLUME@SNAPSHOT --volume NEW
+              snapshot   create|delete --volume NAME --name SNAP | list --volume NAME
+                           (same store flags; docs/snapshots-and-clones.md)
               test       install what the tests need and run them (handled by ./strata)
               help       this text
             """;
@@ -40,6 +43,7 @@ public final class StrataMain {
             return switch (cmd) {
                 case "serve" -> ServeCommand.run(new Args(argv, 1, ServeCommand.FLAGS, ServeCommand.SWITCHES), out);
                 case "volume" -> VolumeCommand.run(argv, out);
+                case "snapshot" -> SnapshotCommand.run(argv, out);
                 case "demo" -> DemoCommand.run(new Args(argv, 1, Set.of("dir", "seconds"), Set.of()), out);
                 case "demo-writer" -> DemoCommand.writer(new Args(argv, 1, Set.of("dir", "volume"), Set.of()), out);
                 case "help", "--help", "-h" -> {

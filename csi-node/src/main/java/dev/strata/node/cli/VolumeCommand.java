@@ -10,15 +10,16 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 
-/** {@code strata volume create|list|inspect}: the volume operations the CSI controller will call. */
+/** {@code strata volume create|clone|list|inspect}: the volume operations the CSI controller will call. */
 final class VolumeCommand {
     static int run(String[] argv, PrintStream out) throws Exception {
         if (argv.length < 2) {
-            throw new Args.UsageException("volume: create, list or inspect");
+            throw new Args.UsageException("volume: create, clone, list or inspect");
         }
         Set<String> flags = new HashSet<>(StoreSettings.FLAGS);
         flags.add("size");
         flags.add("volume");
+        flags.add("from");
         Args args = new Args(argv, 2, flags, StoreSettings.SWITCHES);
         StoreSettings where = StoreSettings.from(args);
         try (StrataEngine engine = new StrataEngine(where.open(), where.localDir())) {
@@ -28,6 +29,18 @@ final class VolumeCommand {
                     long size = Args.parseVolumeSize("size", args.get("size", "4GiB"));
                     Superblock sb = engine.createVolume(name, size);
                     out.println("created volume " + sb.volume() + " id " + sb.volumeId() + " size " + sb.sizeBytes());
+                }
+                case "clone" -> {
+                    // --from SOURCE@SNAPSHOT: constant time, no data copied (docs/snapshots-and-clones.md).
+                    String from = args.get("from", null);
+                    int at = from == null ? -1 : from.indexOf('@');
+                    if (at <= 0 || at == from.length() - 1) {
+                        throw new Args.UsageException("volume clone: --from SOURCE@SNAPSHOT is required");
+                    }
+                    String name = name(args);
+                    Superblock sb = engine.cloneVolume(from.substring(0, at), from.substring(at + 1), name);
+                    out.println("created volume " + sb.volume() + " id " + sb.volumeId() + " size " + sb.sizeBytes()
+                            + " as a clone of " + sb.parent());
                 }
                 case "list" -> {
                     for (String v : engine.listVolumes()) {
@@ -63,6 +76,9 @@ final class VolumeCommand {
         out.println("id          " + sb.volumeId());
         out.println("size        " + sb.sizeBytes() + " bytes");
         out.println("created     " + sb.created());
+        if (sb.parent() != null) {
+            out.println("parent      " + sb.parent());
+        }
         List<ObjectInfo> objects = store.list(keys.objectsPrefix());
         long bytes = objects.stream().mapToLong(ObjectInfo::size).sum();
         out.println("objects     " + objects.size() + " (" + bytes + " bytes)");
@@ -70,5 +86,9 @@ final class VolumeCommand {
         out.println("epochs      " + epochs.stream().map(o -> o.key().substring(keys.epochsPrefix().length())).toList());
         out.println("checkpoints " + store.list(keys.checkpointsPrefix()).stream()
                 .map(o -> o.key().substring(keys.checkpointsPrefix().length())).toList());
+        for (var snap : engine.listSnapshots(name)) {
+            out.println("snapshot    " + snap.snapshot() + " (objects up to " + snap.objectSeq() + ", " + snap.created()
+                    + ") clones " + engine.clonesOf(name, snap.snapshot()));
+        }
     }
 }
