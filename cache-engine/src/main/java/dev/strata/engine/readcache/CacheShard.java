@@ -111,6 +111,16 @@ final class CacheShard {
                 + " persisted entries restored from " + indexFile);
     }
 
+    /** Whether the block is cached (no access counted, nothing read). */
+    boolean contains(BlockKey key) {
+        lock.lock();
+        try {
+            return table.contains(key);
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /**
      * Reads bytes {@code [from, to)} of the cached block {@code key} (rounded out to 4 KiB pages)
      * into {@code buf} at the same indexes, and verifies each page read against its CRC; the slot

@@ -188,6 +188,80 @@ public final class ReadCache implements AutoCloseable {
             readMissing(obj, first, missing, out, source);
         }
         dst.position(dst.position() + length);
+        readAhead(obj, first, last, source);
+    }
+
+    // ---------------------------------------------------------------- readahead
+
+    /** Blocks fetched ahead of a sequential reader: 2 MiB, so one GET is in flight while the last is answered. */
+    private static final int READAHEAD_BLOCKS = 32;
+    /** Per object (by a hash of its identity): {next block a sequential reader reads, first block not yet prefetched}. */
+    private final ConcurrentHashMap<Long, long[]> streams = new ConcurrentHashMap<>();
+
+    /**
+     * A read that continues the previous read of the same object is sequential: fetch the next
+     * blocks in the background (as single-flight fetches that later readers join), so a cold
+     * sequential reader is not bound to one GET at a time. Random readers never trigger it.
+     */
+    private void readAhead(CachedObject obj, int first, int last, BlockSource source) {
+        int blocks = (int) ((obj.dataBytes() + blockSize - 1) / blockSize);
+        long id = obj.objectSeq() * 0x9E3779B97F4A7C15L ^ obj.epoch() * 0xC2B2AE3D27D4EB4FL ^ obj.volumeLow() ^ obj.volumeHigh();
+        long[] s = streams.get(id);
+        if (s == null || s[0] != first) {
+            if (streams.size() > 4096) {
+                streams.clear(); // a heuristic's memory: losing it costs one missed readahead per stream
+            }
+            streams.put(id, new long[] {last + 1, last + 1});
+            return;
+        }
+        int start = (int) Math.max(s[1], last + 1);
+        s[0] = last + 1; // racing readers of one object only make the heuristic less exact
+        if (start - (last + 1) >= READAHEAD_BLOCKS / 2 || start >= blocks || closed) {
+            return;
+        }
+        int end = Math.min(blocks, last + 1 + READAHEAD_BLOCKS);
+        s[1] = end;
+        Thread.ofVirtual().name("read-cache-readahead").start(() -> prefetch(obj, start, end, source));
+    }
+
+    /** Fetches blocks [start, end) that are neither cached nor being fetched, in coalesced GETs, and fills them. */
+    private void prefetch(CachedObject obj, int start, int end, BlockSource source) {
+        int n = end - start;
+        @SuppressWarnings("unchecked")
+        CompletableFuture<ByteBuffer>[] mine = new CompletableFuture[n];
+        for (int i = 0; i < n; i++) {
+            BlockKey key = obj.block(start + i);
+            if (shardOf(key).contains(key)) {
+                continue;
+            }
+            CompletableFuture<ByteBuffer> f = new CompletableFuture<>();
+            if (flights.putIfAbsent(key, f) == null) {
+                mine[i] = f;
+            }
+        }
+        try {
+            for (int i = 0; i < n; i++) {
+                if (mine[i] == null) {
+                    continue;
+                }
+                int j = i;
+                while (j + 1 < n && mine[j + 1] != null) {
+                    j++;
+                }
+                stats.readaheadBlocks.add(j - i + 1);
+                fetchRun(obj, start + i, i, j - i + 1, mine, null, source);
+                i = j;
+            }
+        } catch (IOException | RuntimeException | Error e) {
+            // Readers that joined these flights get the error, as they would have from their own GET.
+            for (int i = 0; i < n; i++) {
+                if (mine[i] != null) {
+                    mine[i].completeExceptionally(e);
+                    flights.remove(obj.block(start + i), mine[i]);
+                }
+            }
+            LOG.log(System.Logger.Level.DEBUG, "readahead of " + obj.key() + " failed: " + e);
+        }
     }
 
     /** The cache is closed (the engine is shutting down under a reader): straight from the bucket. */
@@ -282,7 +356,10 @@ public final class ReadCache implements AutoCloseable {
         }
     }
 
-    /** One ranged GET for blocks {@code block..block+count-1} (indexes {@code i..} of the flight arrays). */
+    /**
+     * One ranged GET for blocks {@code block..block+count-1} (indexes {@code i..} of the flight
+     * arrays); {@code out} (null for readahead) receives the parts a reader asked for.
+     */
     private void fetchRun(CachedObject obj, int block, int i, int count, CompletableFuture<ByteBuffer>[] mine, Copy out,
             BlockSource source) throws IOException {
         long from = (long) block * blockSize;
@@ -296,7 +373,9 @@ public final class ReadCache implements AutoCloseable {
         for (int k = 0; k < count; k++) {
             int len = obj.blockLength(block + k, blockSize);
             ByteBuffer data = run.slice(k * blockSize, len).asReadOnlyBuffer();
-            out.block(block + k, data);
+            if (out != null) {
+                out.block(block + k, data);
+            }
             led[k] = mine[i + k];
             led[k].complete(data);
             mine[i + k] = null; // completed: no longer ours to fail

@@ -23,6 +23,8 @@ public final class ReadCacheStats {
     public final LongAdder corruptBlocks = new LongAdder();
     /** Ranged GETs of object data made for cache misses, and their bytes. */
     public final LongAdder bucketGets = new LongAdder();
+    /** Blocks fetched ahead of a sequential reader. */
+    public final LongAdder readaheadBlocks = new LongAdder();
     public final LongAdder bucketBytes = new LongAdder();
     public final LongAdder indexWrites = new LongAdder();
 

@@ -63,6 +63,11 @@ public final class SlotTable {
         return index.size();
     }
 
+    /** Whether a key is cached, without counting an access (readahead asks before fetching). */
+    public boolean contains(BlockKey key) {
+        return index.containsKey(key);
+    }
+
     /** Looks a key up (counts the access); the READY slot holding it, or -1. Does not pin. */
     public int lookup(BlockKey key) {
         policy.recordAccess(key.hash64());
