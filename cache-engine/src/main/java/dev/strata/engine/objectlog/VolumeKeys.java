@@ -45,6 +45,11 @@ public final class VolumeKeys {
         return prefix + "superblock";
     }
 
+    /** Present while the volume is being deleted: it cannot be opened, and its name cannot be reused. */
+    public String deleting() {
+        return prefix + "deleting";
+    }
+
     public String epochsPrefix() {
         return prefix + "epochs/";
     }

@@ -89,6 +89,7 @@ public final class StrataEngine implements AutoCloseable {
         if (sizeBytes <= 0 || sizeBytes % 4096 != 0) {
             throw new VolumeException("volume " + name + ": size " + sizeBytes + " must be a positive multiple of 4096 bytes");
         }
+        requireNoRemainder(keys);
         Superblock sb = new Superblock(name, UUID.randomUUID().toString(), sizeBytes, Volume.SECTOR_SIZE, 4096, Instant.now());
         if (!store.putIfAbsent(keys.superblock(), ByteBuffer.wrap(sb.encode()))) {
             throw new VolumeExistsException("volume " + name + " already exists in " + store.describe());
@@ -96,9 +97,52 @@ public final class StrataEngine implements AutoCloseable {
         return sb;
     }
 
+    /**
+     * A new volume's name must be clean: keys left by an unfinished delete (epochs, objects) would
+     * otherwise be read as the new volume's.
+     */
+    private void requireNoRemainder(VolumeKeys keys) throws IOException {
+        if (VolumeDeletion.isBeingDeleted(store, keys)) {
+            throw new VolumeExistsException("volume " + keys.volume() + " is being deleted; run the delete again to finish it");
+        }
+        if (!exists(keys.volume()) && VolumeDeletion.hasKeys(store, keys)) {
+            throw new VolumeExistsException("the name " + keys.volume() + " has leftover keys under " + keys.prefix()
+                    + " in " + store.describe() + "; delete the volume to clear them");
+        }
+    }
+
+    /**
+     * Deletes a volume and everything of it in the bucket (objects, checkpoints, epochs,
+     * snapshots), and its journal on this node. Crash-safe and resumable: a second call finishes
+     * an interrupted one. Refused while any writer holds the volume or a clone reads through one
+     * of its snapshots.
+     *
+     * @return the number of bucket keys deleted
+     */
+    public int deleteVolume(String name) throws IOException {
+        VolumeKeys.validateName(name);
+        if (writers.containsKey(name)) {
+            throw new VolumeLockedException("volume " + name + " is open for writing in this process", "this process");
+        }
+        int n = VolumeDeletion.delete(store, name, describeHolder());
+        Path volDir = localDir.resolve("volumes").resolve(name);
+        if (Files.isDirectory(volDir)) {
+            try (var files = Files.walk(volDir)) {
+                for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        }
+        return n;
+    }
+
     /** The volume's superblock. @throws VolumeNotFoundException if there is no such volume */
     public Superblock superblock(String name) throws IOException {
         VolumeKeys keys = new VolumeKeys(name);
+        if (VolumeDeletion.isBeingDeleted(store, keys)) {
+            throw new VolumeNotFoundException("volume " + name + " is being deleted (" + keys.deleting() + " exists in "
+                    + store.describe() + "); run the delete again to finish it");
+        }
         try {
             return Superblock.decode(store.get(keys.superblock()), keys.superblock());
         } catch (NoSuchObjectException e) {
@@ -277,6 +321,7 @@ public final class StrataEngine implements AutoCloseable {
      * {@code source@snapshot}. Constant time; no data is copied. Open it like any volume.
      */
     public Superblock cloneVolume(String source, String snapshot, String clone) throws IOException {
+        requireNoRemainder(new VolumeKeys(clone));
         return Snapshots.clone(store, source, snapshot, clone);
     }
 

@@ -21,7 +21,7 @@ public final class StrataMain {
                            credentials from the environment (AWS_ACCESS_KEY_ID, ...)
               demo       write, SIGKILL, reopen, verify, print figures (embedded store)
                            --dir DIR (default ./strata-data)  --seconds N (default 4)
-              volume     create NAME --size SIZE | list | inspect NAME  (same store flags)
+              volume     create NAME --size SIZE | list | inspect NAME | delete NAME  (same store flags)
                          clone --from VOLUME@SNAPSHOT --volume NEW
               snapshot   create|delete --volume NAME --name SNAP | list --volume NAME
                            (same store flags; docs/snapshots-and-clones.md)

@@ -49,6 +49,11 @@ final class VolumeCommand {
                     }
                 }
                 case "inspect" -> inspect(engine, name(args), out);
+                case "delete" -> {
+                    String name = name(args);
+                    int keys = engine.deleteVolume(name);
+                    out.println("deleted volume " + name + " (" + keys + " keys)");
+                }
                 default -> throw new Args.UsageException("volume: unknown subcommand '" + argv[1] + "'");
             }
         }
