@@ -102,13 +102,19 @@ public final class StrataEngine implements AutoCloseable {
      * otherwise be read as the new volume's.
      */
     private void requireNoRemainder(VolumeKeys keys) throws IOException {
-        if (VolumeDeletion.isBeingDeleted(store, keys)) {
+        // One LIST: a new name's prefix is empty, so this costs one cheap request.
+        List<ObjectInfo> present = store.list(keys.prefix());
+        if (present.isEmpty()) {
+            return;
+        }
+        if (present.stream().anyMatch(o -> o.key().equals(keys.deleting()))) {
             throw new VolumeExistsException("volume " + keys.volume() + " is being deleted; run the delete again to finish it");
         }
-        if (!exists(keys.volume()) && VolumeDeletion.hasKeys(store, keys)) {
-            throw new VolumeExistsException("the name " + keys.volume() + " has leftover keys under " + keys.prefix()
-                    + " in " + store.describe() + "; delete the volume to clear them");
+        if (present.stream().anyMatch(o -> o.key().equals(keys.superblock()))) {
+            throw new VolumeExistsException("volume " + keys.volume() + " already exists in " + store.describe());
         }
+        throw new VolumeExistsException("the name " + keys.volume() + " has leftover keys under " + keys.prefix()
+                + " in " + store.describe() + "; delete the volume to clear them");
     }
 
     /**
