@@ -239,27 +239,15 @@ public final class ReadCache implements AutoCloseable {
                 mine[i] = f;
             }
         }
+        for (CompletableFuture<ByteBuffer> f : mine) {
+            if (f != null) {
+                stats.readaheadBlocks.increment();
+            }
+        }
         try {
-            for (int i = 0; i < n; i++) {
-                if (mine[i] == null) {
-                    continue;
-                }
-                int j = i;
-                while (j + 1 < n && mine[j + 1] != null) {
-                    j++;
-                }
-                stats.readaheadBlocks.add(j - i + 1);
-                fetchRun(obj, start + i, i, j - i + 1, mine, null, source);
-                i = j;
-            }
+            fetchLedRuns(obj, start, mine, null, source);
         } catch (IOException | RuntimeException | Error e) {
-            // Readers that joined these flights get the error, as they would have from their own GET.
-            for (int i = 0; i < n; i++) {
-                if (mine[i] != null) {
-                    mine[i].completeExceptionally(e);
-                    flights.remove(obj.block(start + i), mine[i]);
-                }
-            }
+            // Readers that joined these flights got the error, as they would have from their own GET.
             LOG.log(System.Logger.Level.DEBUG, "readahead of " + obj.key() + " failed: " + e);
         }
     }
@@ -295,6 +283,28 @@ public final class ReadCache implements AutoCloseable {
         }
         try {
             recheck(obj, first, mine, out);
+        } catch (RuntimeException | Error e) {
+            failLed(obj, first, mine, e);
+            throw e;
+        }
+        fetchLedRuns(obj, first, mine, out, source);
+        for (int i = 0; i < n; i++) {
+            if (theirs[i] != null) {
+                out.block(first + i, await(theirs[i], obj, first + i));
+                stats.flightJoins.increment();
+            }
+        }
+    }
+
+    /**
+     * Fetches the blocks this caller leads ({@code mine[i]} non-null: block {@code first + i}),
+     * one ranged GET per run of consecutive ones. On failure every flight still led is failed
+     * (its joiners get the error) and removed, and the error is rethrown.
+     */
+    private void fetchLedRuns(CachedObject obj, int first, CompletableFuture<ByteBuffer>[] mine, Copy out,
+            BlockSource source) throws IOException {
+        int n = mine.length;
+        try {
             for (int i = 0; i < n; i++) {
                 if (mine[i] == null) {
                     continue;
@@ -307,18 +317,17 @@ public final class ReadCache implements AutoCloseable {
                 i = j;
             }
         } catch (IOException | RuntimeException | Error e) {
-            for (int i = 0; i < n; i++) {
-                if (mine[i] != null) {
-                    mine[i].completeExceptionally(e);
-                    flights.remove(obj.block(first + i), mine[i]);
-                }
-            }
+            failLed(obj, first, mine, e);
             throw e;
         }
-        for (int i = 0; i < n; i++) {
-            if (theirs[i] != null) {
-                out.block(first + i, await(theirs[i], obj, first + i));
-                stats.flightJoins.increment();
+    }
+
+    /** Fails and removes every flight this caller still leads: their joiners get {@code e}. */
+    private void failLed(CachedObject obj, int first, CompletableFuture<ByteBuffer>[] mine, Throwable e) {
+        for (int i = 0; i < mine.length; i++) {
+            if (mine[i] != null) {
+                mine[i].completeExceptionally(e);
+                flights.remove(obj.block(first + i), mine[i]);
             }
         }
     }

@@ -377,32 +377,14 @@ public final class LogStructuredVolume implements Volume {
     public List<AllocationRun> allocation(long offset, long length, int maxRuns) throws IOException {
         checkOpen();
         checkRange("block status", offset, length);
-        List<AllocationRun> out = new ArrayList<>();
-        boolean[] full = {false};
+        AllocationRuns runs = new AllocationRuns(maxRuns, parent != null);
         mapLock.lock();
         try {
-            map.lookup(offset / SECTOR_SIZE, length / SECTOR_SIZE, (l, n, loc) -> {
-                if (full[0]) {
-                    return;
-                }
-                // In a clone, unmapped may be the parent's data: only ZERO extents are surely holes.
-                boolean hole = ZeroExtents.isZero(loc) || (parent == null && loc == ExtentMap.UNMAPPED);
-                long bytes = n * SECTOR_SIZE;
-                if (!out.isEmpty() && out.getLast().hole() == hole) {
-                    out.set(out.size() - 1, new AllocationRun(out.getLast().length() + bytes, hole));
-                } else if (out.size() < maxRuns) {
-                    out.add(new AllocationRun(bytes, hole));
-                } else {
-                    // Everything from here on is dropped: a later run of the same kind must not be
-                    // merged into the last kept one across the runs skipped in between.
-                    full[0] = true;
-                }
-            });
+            map.lookup(offset / SECTOR_SIZE, length / SECTOR_SIZE, runs);
         } finally {
             mapLock.unlock();
         }
-        // The kept runs are a prefix of the range, as the contract says.
-        return out;
+        return runs.runs();
     }
 
     // ---------------------------------------------------------------- write path internals

@@ -91,24 +91,9 @@ public final class SnapshotView implements Volume {
     @Override
     public List<AllocationRun> allocation(long offset, long length, int maxRuns) throws IOException {
         checkRange("block status", offset, length);
-        List<AllocationRun> out = new ArrayList<>();
-        boolean[] full = {false};
-        map.lookup(offset / SECTOR_SIZE, length / SECTOR_SIZE, (l, n, loc) -> {
-            // With a parent, unmapped may be the parent's data: report it as data (never a false hole).
-            boolean hole = ZeroExtents.isZero(loc) || (parent == null && loc == ExtentMap.UNMAPPED);
-            long bytes = n * SECTOR_SIZE;
-            if (full[0]) {
-                return;
-            }
-            if (!out.isEmpty() && out.getLast().hole() == hole) {
-                out.set(out.size() - 1, new AllocationRun(out.getLast().length() + bytes, hole));
-            } else if (out.size() < maxRuns) {
-                out.add(new AllocationRun(bytes, hole));
-            } else {
-                full[0] = true;
-            }
-        });
-        return out;
+        AllocationRuns runs = new AllocationRuns(maxRuns, parent != null);
+        map.lookup(offset / SECTOR_SIZE, length / SECTOR_SIZE, runs);
+        return runs.runs();
     }
 
     @Override
