@@ -65,6 +65,8 @@ final class GarbageCollector {
     final Stats stats = new Stats();
     volatile CrashPoints crashPoints = point -> { };
     private static final int MAX_UNUPLOADED = 2;
+    private static final long PIN_REFRESH_NANOS = 60_000_000_000L;
+    private long lastPinRefresh = System.nanoTime();
     /** Sequence numbers of committed GC objects that may not be uploaded yet (GC thread only). */
     private final java.util.ArrayDeque<Long> unuploaded = new java.util.ArrayDeque<>();
     /** Scratch for one live piece on its way from a victim into a GC batch. */
@@ -89,7 +91,7 @@ final class GarbageCollector {
         while (!volume.isClosedOrFenced()) {
             try {
                 Thread.sleep(options.interval().toMillis());
-                collect();
+                collect(false);
             } catch (InterruptedException e) {
                 return;
             } catch (Exception e) {
@@ -101,15 +103,19 @@ final class GarbageCollector {
     }
 
     /** One pass: compact what is worth it, then delete what is safe to. */
-    GcReport collect() throws IOException, InterruptedException {
+    GcReport collect(boolean explicit) throws IOException, InterruptedException {
         passLock.lock();
         try {
             stats.passes.increment();
-            VictimSelector.Selection sel = selector.select(volume.gcCandidates(retired, pins));
-            if (!sel.empty().isEmpty() || !sel.compact().isEmpty()) {
-                pins.refresh(); // one LIST, only when there is work: a snapshot may pin some of them
-                sel = selector.select(volume.gcCandidates(retired, pins));
+            // The pins are re-read (one LIST) only when there is work, counting work they may hold
+            // back; for held-back work alone at most once a minute, unless a caller asked for the pass.
+            VictimSelector.Selection sel = selector.select(volume.gcCandidates(retired, null));
+            boolean pinnedWorkDue = explicit || System.nanoTime() - lastPinRefresh > PIN_REFRESH_NANOS;
+            if (hasWork(sel) && (pinnedWorkDue || hasWork(selector.select(volume.gcCandidates(retired, pins))))) {
+                pins.refresh();
+                lastPinRefresh = System.nanoTime();
             }
+            sel = selector.select(volume.gcCandidates(retired, pins));
             crashPoints.at("selected");
             int retiredNow = volume.retireIfEmpty(sel.empty(), retired, pins);
             int[] compacted = {0};
@@ -121,6 +127,10 @@ final class GarbageCollector {
         } finally {
             passLock.unlock();
         }
+    }
+
+    private static boolean hasWork(VictimSelector.Selection s) {
+        return !s.empty().isEmpty() || !s.compact().isEmpty();
     }
 
     /** Copies the live data of {@code victims} into GC objects; returns how many GC objects were committed. */

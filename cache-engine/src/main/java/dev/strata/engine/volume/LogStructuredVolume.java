@@ -731,7 +731,7 @@ public final class LogStructuredVolume implements Volume {
     public GcReport collectGarbage() throws IOException {
         checkWritable();
         try {
-            return gc.collect();
+            return gc.collect(true);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new VolumeException("volume " + keys.volume() + ": interrupted during garbage collection");
@@ -752,14 +752,14 @@ public final class LogStructuredVolume implements Volume {
         return closed || fencedBy != null;
     }
 
-    /** Uploaded objects GC may look at: not retired, not pinned by a snapshot, with their live bytes. */
+    /** Uploaded objects GC may look at: not retired, not pinned by a snapshot ({@code pins} null: pins ignored), with their live bytes. */
     List<VictimSelector.Candidate> gcCandidates(RetiredObjects retired, SnapshotPins pins) {
         long through = uploader == null ? Long.MAX_VALUE : uploader.uploadedThrough();
         List<VictimSelector.Candidate> out = new ArrayList<>();
         mapLock.lock();
         try {
             objects.forEach(e -> {
-                if (e.seq <= through && e.headerBytes > 0 && !retired.isRetired(e.seq) && !pins.isPinned(e.seq)) {
+                if (e.seq <= through && e.headerBytes > 0 && !retired.isRetired(e.seq) && (pins == null || !pins.isPinned(e.seq))) {
                     out.add(new VictimSelector.Candidate(e.seq, e.epoch, e.liveSectors * SECTOR_SIZE, e.dataBytes));
                 }
             });
