@@ -152,6 +152,23 @@ final class GarbageCollector {
                 }
                 ObjectHeader h = volume.header(v.seq(), v.epoch());
                 List<long[]> pieces = volume.livePieces(h);
+                if (pieces.isEmpty()) {
+                    inBatch.add(v);
+                    continue;
+                }
+                // One ranged read per victim, from its first live byte to its last: one GET (or
+                // cache hits) instead of one per piece. Victims are mostly dead, so this reads
+                // more bytes than it keeps, but bytes are cheaper than requests.
+                long from = Long.MAX_VALUE;
+                long to = 0;
+                for (long[] p : pieces) {
+                    from = Math.min(from, Locations.offsetSectors(p[2]) * (long) Batch.SECTOR);
+                    to = Math.max(to, (Locations.offsetSectors(p[2]) + p[1]) * Batch.SECTOR);
+                }
+                int span = (int) (to - from);
+                pacer.acquireBytes(span);
+                scratch.clear().limit(span);
+                volume.readObjectData(v.seq(), v.epoch(), from, scratch, span);
                 for (long[] p : pieces) { // {lba, sectors, source location}
                     long lba = p[0];
                     long left = p[1];
@@ -168,11 +185,9 @@ final class GarbageCollector {
                         }
                         int n = (int) Math.min(left, room);
                         int bytes = n * Batch.SECTOR;
-                        pacer.acquireBytes(2L * bytes); // read once, written once
-                        scratch.clear().limit(bytes);
-                        volume.readObjectData(v.seq(), v.epoch(), Locations.offsetSectors(src) * (long) Batch.SECTOR, scratch, bytes);
-                        scratch.flip();
-                        batch.addMove(lba, scratch, src);
+                        pacer.acquireBytes(bytes);
+                        int at = (int) (Locations.offsetSectors(src) * (long) Batch.SECTOR - from);
+                        batch.addMove(lba, scratch.slice(at, bytes), src);
                         copied[0] += bytes;
                         stats.bytesCopied.add(bytes);
                         lba += n;
