@@ -53,13 +53,14 @@ public final class ControlClient implements AutoCloseable {
         }
         try {
             return new ControlClient(path, SocketChannel.open(UnixDomainSocketAddress.of(path)));
-        } catch (java.net.SocketException | java.nio.file.NoSuchFileException e) {
-            // ECONNREFUSED: the file is left over from a serve that died (or it vanished just now)
+        } catch (java.net.ConnectException e) {
+            // ECONNREFUSED: the file is left over from a serve that died
             return null;
         } catch (IOException e) {
             if (e.getMessage() != null && (e.getMessage().contains("refused") || e.getMessage().contains("No such file"))) {
-                return null;
+                return null; // refused, or the file vanished just now (the serve stopped)
             }
+            // e.g. permission denied (another user's serve), path too long: say so rather than guess
             throw new IOException("control socket " + path + ": " + e.getMessage(), e);
         }
     }

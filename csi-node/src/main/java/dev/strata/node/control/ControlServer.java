@@ -62,6 +62,8 @@ public final class ControlServer implements AutoCloseable {
     private final Handler handler;
     private final ServerSocketChannel listener;
     private final Map<SocketChannel, Thread> connections = new ConcurrentHashMap<>();
+    /** Requests running; one outlives its connection if the client goes away, and close() waits for it too. */
+    private final Map<Thread, Boolean> running = new ConcurrentHashMap<>();
     private final AtomicLong ids = new AtomicLong();
     private final Thread acceptor;
     private volatile boolean closing;
@@ -114,7 +116,9 @@ public final class ControlServer implements AutoCloseable {
             Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-------"));
         } catch (IOException | RuntimeException e) {
             ssc.close();
-            throw new IOException("control socket " + path + ": " + e.getMessage(), e);
+            String hint = e.getMessage() != null && e.getMessage().contains("too long")
+                    ? " (a Unix socket path has at most 107 bytes; pass a shorter one with --control PATH)" : "";
+            throw new IOException("control socket " + path + ": " + e.getMessage() + hint, e);
         }
         ControlServer s = new ControlServer(path, handler, ssc);
         s.acceptor.start();
@@ -203,19 +207,25 @@ public final class ControlServer implements AutoCloseable {
             error(out, ControlProtocol.E_BAD_REQUEST, "empty argument (tokens are separated by single spaces)");
             return false;
         }
-        if (closing) {
-            error(out, ControlProtocol.E_SHUTTING_DOWN, "serve is stopping; the request was not run");
-            return true;
-        }
         long started = System.nanoTime();
         CompletableFuture<Map<String, String>> result = new CompletableFuture<>();
-        Thread.ofVirtual().name("control " + verb).start(() -> {
+        Thread worker = Thread.ofVirtual().name("control " + verb).unstarted(() -> {
             try {
                 result.complete(handler.handle(verb, args));
             } catch (Throwable e) {
                 result.completeExceptionally(e);
+            } finally {
+                running.remove(Thread.currentThread());
             }
         });
+        // Registered before the check: either close() sees it (and waits for it) or it sees closing.
+        running.put(worker, Boolean.TRUE);
+        if (closing) {
+            running.remove(worker);
+            error(out, ControlProtocol.E_SHUTTING_DOWN, "serve is stopping; the request was not run");
+            return true;
+        }
+        worker.start();
         Map<String, String> fields;
         while (true) {
             try {
@@ -277,7 +287,9 @@ public final class ControlServer implements AutoCloseable {
             }
         }
         long deadline = System.nanoTime() + CLOSE_GRACE.toNanos();
-        for (Thread t : List.copyOf(connections.values())) {
+        List<Thread> threads = new java.util.ArrayList<>(connections.values());
+        threads.addAll(running.keySet());
+        for (Thread t : threads) {
             try {
                 t.join(Duration.ofNanos(Math.max(1, deadline - System.nanoTime())));
             } catch (InterruptedException e) {
@@ -288,6 +300,10 @@ public final class ControlServer implements AutoCloseable {
         for (SocketChannel ch : connections.keySet()) {
             LOG.log(Level.WARNING, "control connection still busy after {0}, closing it", CLOSE_GRACE);
             closeQuietly(ch);
+        }
+        if (!running.isEmpty()) {
+            LOG.log(Level.WARNING, "{0} control request(s) still running after {1}; stopping without them",
+                    running.size(), CLOSE_GRACE);
         }
         try {
             Files.deleteIfExists(path);

@@ -196,6 +196,14 @@ class ControlServerTest {
     }
 
     @Test
+    void tooLongAPathSaysHowToFixIt() throws Exception {
+        Path deep = tmp.resolve("d".repeat(120)).resolve("vol0.sock");
+        IOException e = assertThrows(IOException.class, () -> ControlServer.start(deep, (v, a) -> Map.of()));
+        assertTrue(e.getMessage().contains("--control PATH"), e.getMessage());
+        assertNull(ControlClient.connect(deep), "no file: no serve");
+    }
+
+    @Test
     void longRequestsReportProgressAndFinishAcrossClose() throws Exception {
         Path slow = tmp.resolve("node/control/slow.sock");
         CountDownLatch running = new CountDownLatch(1);
