@@ -1,6 +1,7 @@
 package dev.strata.node.control;
 
 import dev.strata.engine.objectlog.VolumeKeys;
+import dev.strata.engine.store.ObjectInfo;
 import dev.strata.engine.volume.LogStructuredVolume;
 import dev.strata.engine.volume.SnapshotExistsException;
 import dev.strata.engine.volume.SnapshotInUseException;
@@ -112,6 +113,10 @@ public final class VolumeControl implements ControlServer.Handler {
         f.put("started", started.toString());
         f.put("uptime-seconds", Long.toString(Duration.between(started, Instant.now()).toSeconds()));
         f.put("snapshots", Integer.toString(engine.listSnapshots(volume.name()).size()));
+        // One LIST, as 'volume inspect' does: every object of the volume in the bucket, of any epoch.
+        List<ObjectInfo> objects = engine.store().list(new VolumeKeys(volume.name()).objectsPrefix());
+        f.put("objects", Integer.toString(objects.size()));
+        f.put("object-bytes", Long.toString(objects.stream().mapToLong(ObjectInfo::size).sum()));
         f.put("writes", Long.toString(s.writes.sum()));
         f.put("bytes-written", Long.toString(s.bytesWritten.sum()));
         f.put("reads", Long.toString(s.reads.sum()));

@@ -140,6 +140,8 @@ class ControlServerTest {
         assertEquals("test-node", s.get("node"));
         assertEquals("8192", s.get("bytes-written"));
         assertEquals("1", s.get("objects-uploaded"), "flush uploaded the open batch");
+        assertEquals("1", s.get("objects"), "one object in the bucket");
+        assertTrue(Long.parseLong(s.get("object-bytes")) > 8192, s.toString());
         assertEquals("0", s.get("objects-pending"));
         assertEquals("yes", s.get("extra"));
         assertEquals(ControlProtocol.E_WRONG_VOLUME, error(ControlProtocol.STATUS, "other").code());
