@@ -109,8 +109,8 @@ final class SnapshotCommand {
         String holder = e.holder();
         if (holder.startsWith("a process on this node")) {
             return new VolumeLockedException(e.getMessage() + ", but no serve answers on its control socket "
-                    + where.controlSocket(volume) + "; if that serve was started with --control PATH, pass the same"
-                    + " --control", holder);
+                    + where.controlSocket(volume) + " (it may still be starting: try again); if that serve was started with"
+                    + " --control PATH, pass the same --control", holder);
         }
         if (holder.startsWith("node ")) {
             return new VolumeLockedException(e.getMessage() + ". It is not held on this node (no serve answers on "
