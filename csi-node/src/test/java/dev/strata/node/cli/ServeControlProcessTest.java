@@ -34,7 +34,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Issue 5, "Command line": a snapshot of a volume a running {@code serve} holds goes through
  * that process and is crash-consistent. Real parts: {@code strata serve} in its own JVM, libnbd's
- * nbdsh writing without pause over the NBD socket, {@code strata snapshot create} run as the
+ * nbdsh writing without pause over two NBD connections, {@code strata snapshot create} run as the
  * command line (in this JVM through {@link StrataMain#run}, and once as its own process for the
  * exit status). Each snapshot taken while the writer runs must equal the volume after some
  * prefix of the writes that includes every write acknowledged before the command started.
@@ -48,17 +48,24 @@ class ServeControlProcessTest {
     private static final int NB = 4096;
     private static final int STRIDE = 7919;
 
-    /** One write after another; line {@code i} is printed after write {@code i} was acknowledged. */
+    /** Writers, each on its own connection and its own 16 MiB region. */
+    private static final int WRITERS = 2;
+
+    /**
+     * One write after another; line {@code i} is printed after write {@code i} was acknowledged.
+     * Write {@code i} fills block {@code i * STRIDE mod NB} of the writer's region with {@code i}.
+     */
     private static final String WRITER = """
             import os
             h.connect_uri(os.environ['URI'])
             NB = int(os.environ['NB']); STRIDE = int(os.environ['STRIDE']); stop = os.environ['STOP']
+            BASE = int(os.environ['BASE'])
             i = 0
             while True:
                 if i % 32 == 0 and os.path.exists(stop):
                     break
                 i += 1
-                h.pwrite(i.to_bytes(8, 'little') * 512, ((i * STRIDE) % NB) * 4096)
+                h.pwrite(i.to_bytes(8, 'little') * 512, BASE + ((i * STRIDE) % NB) * 4096)
                 print(i, flush=True)
             h.shutdown()
             print('DONE', flush=True)
@@ -98,54 +105,74 @@ class ServeControlProcessTest {
             String uri = s.endpoint(s.awaitEndpoints(1, Duration.ofSeconds(60)), "nbd+unix:");
             awaitLine(s, "control socket: " + socket);
 
-            // 1. Snapshots while nbdsh writes as fast as it can.
+            // 1. Snapshots while two nbdsh writers, each on its own connection, write as fast as they can.
             Path stop = tmp.resolve("stop-writer");
-            ProcessBuilder pb = new ProcessBuilder(nbdsh, "-c", WRITER);
-            pb.environment().put("PATH", "/usr/bin:" + System.getenv("PATH"));
-            pb.environment().put("URI", uri);
-            pb.environment().put("NB", Integer.toString(NB));
-            pb.environment().put("STRIDE", Integer.toString(STRIDE));
-            pb.environment().put("STOP", stop.toString());
-            pb.redirectError(tmp.resolve("writer.err").toFile());
-            Process writer = pb.start();
-            AtomicLong acked = new AtomicLong();
-            Thread lines = Thread.ofPlatform().daemon().start(() -> {
-                try (BufferedReader r = new BufferedReader(new InputStreamReader(writer.getInputStream(), StandardCharsets.UTF_8))) {
-                    String line;
-                    while ((line = r.readLine()) != null) {
-                        if (!line.equals("DONE")) {
-                            acked.set(Long.parseLong(line.strip()));
+            Process[] writers = new Process[WRITERS];
+            AtomicLong[] acked = new AtomicLong[WRITERS];
+            Thread[] lines = new Thread[WRITERS];
+            for (int w = 0; w < WRITERS; w++) {
+                ProcessBuilder pb = new ProcessBuilder(nbdsh, "-c", WRITER);
+                pb.environment().put("PATH", "/usr/bin:" + System.getenv("PATH"));
+                pb.environment().put("URI", uri);
+                pb.environment().put("NB", Integer.toString(NB));
+                pb.environment().put("STRIDE", Integer.toString(STRIDE));
+                pb.environment().put("BASE", Long.toString(region(w)));
+                pb.environment().put("STOP", stop.toString());
+                pb.redirectError(tmp.resolve("writer-" + w + ".err").toFile());
+                Process writer = pb.start();
+                AtomicLong a = new AtomicLong();
+                writers[w] = writer;
+                acked[w] = a;
+                lines[w] = Thread.ofPlatform().daemon().start(() -> {
+                    try (BufferedReader r = new BufferedReader(new InputStreamReader(writer.getInputStream(),
+                            StandardCharsets.UTF_8))) {
+                        String line;
+                        while ((line = r.readLine()) != null) {
+                            if (!line.equals("DONE")) {
+                                a.set(Long.parseLong(line.strip()));
+                            }
                         }
+                    } catch (Exception ignored) {
+                        // the writer is gone: its exit status tells
                     }
-                } catch (Exception ignored) {
-                    // the writer is gone: its exit status tells
-                }
-            });
-            awaitAcked(acked, 300, writer, tmp.resolve("writer.err"));
-            long[] ackedBefore = new long[3];
+                });
+            }
+            for (int w = 0; w < WRITERS; w++) {
+                awaitAcked(acked[w], 300, writers[w], tmp.resolve("writer-" + w + ".err"));
+            }
+            long[][] ackedBefore = new long[3][WRITERS];
             for (int k = 0; k < 3; k++) {
-                ackedBefore[k] = acked.get();
+                for (int w = 0; w < WRITERS; w++) {
+                    ackedBefore[k][w] = acked[w].get();
+                }
                 Outcome o = ok(cli("snapshot", "create", "--volume", "vol0", "--name", "c" + k));
                 assertTrue(o.out().contains("created snapshot vol0@c" + k) && o.out().contains("through serve at " + socket),
                         o.out());
-                awaitAcked(acked, acked.get() + 200, writer, tmp.resolve("writer.err"));
+                for (int w = 0; w < WRITERS; w++) {
+                    awaitAcked(acked[w], acked[w].get() + 200, writers[w], tmp.resolve("writer-" + w + ".err"));
+                }
             }
             Files.writeString(stop, "stop");
-            assertTrue(writer.waitFor(60, TimeUnit.SECONDS), "writer stops");
-            lines.join(10_000);
-            assertEquals(0, writer.exitValue(), Files.readString(tmp.resolve("writer.err")));
-            long total = acked.get();
+            for (int w = 0; w < WRITERS; w++) {
+                assertTrue(writers[w].waitFor(60, TimeUnit.SECONDS), "writer stops");
+                lines[w].join(10_000);
+                assertEquals(0, writers[w].exitValue(), Files.readString(tmp.resolve("writer-" + w + ".err")));
+            }
             for (int k = 0; k < 3; k++) {
-                long prefix = checkPrefix(verifier, "c" + k, ackedBefore[k], total);
-                System.out.println("snapshot c" + k + ": writes acknowledged before the command " + ackedBefore[k]
-                        + ", in the snapshot: the first " + prefix + " of " + total);
+                for (int w = 0; w < WRITERS; w++) {
+                    long total = acked[w].get();
+                    long prefix = checkPrefix(verifier, "c" + k, region(w), ackedBefore[k][w], total);
+                    System.out.println("snapshot c" + k + ", writer " + w + ": writes acknowledged before the command "
+                            + ackedBefore[k][w] + ", in the snapshot: the first " + prefix + " of " + total);
+                }
             }
 
             // 2. A clone of a snapshot taken through serve reads the same (clone: bucket only, allowed while serve runs).
             ok(cli("volume", "clone", "--from", "vol0@c1", "--volume", "vol1"));
             try (Volume snap = verifier.openSnapshot("vol0", "c1");
                     Volume clone = verifier.openReadOnly("vol1", VolumeOptions.defaults())) {
-                assertEquals(-1, read(snap, 0, NB * BLOCK).mismatch(read(clone, 0, NB * BLOCK)), "clone equals snapshot");
+                int length = WRITERS * NB * BLOCK;
+                assertEquals(-1, read(snap, 0, length).mismatch(read(clone, 0, length)), "clone equals snapshot");
             }
 
             // 3. Errors through serve: clear message, exit 1 (2 for a command-line mistake).
@@ -175,7 +202,7 @@ class ServeControlProcessTest {
 
             // 4. SIGKILL: the socket file stays behind; the command finds nobody listening and works directly
             //    (this node held the volume: its journal is replayed, so acknowledged, flushed writes are in).
-            runOk(qemuIo, "-f", "raw", "-c", "write -P 0xa5 20M 1M", "-c", "flush", uri);
+            runOk(qemuIo, "-f", "raw", "-c", "write -P 0xa5 40M 1M", "-c", "flush", uri);
             assertNotEquals(0, s.kill());
             assertTrue(Files.exists(socket), "a killed serve leaves its socket file");
             Outcome direct = ok(cli("snapshot", "create", "--volume", "vol0", "--name", "k1"));
@@ -183,7 +210,7 @@ class ServeControlProcessTest {
             assertFalse(direct.out().contains("through serve"), direct.out());
             ByteBuffer k1;
             try (Volume snap = verifier.openSnapshot("vol0", "k1")) {
-                k1 = read(snap, 20L << 20, 1 << 20);
+                k1 = read(snap, 40L << 20, 1 << 20);
             }
             for (int i = 0; i < k1.capacity(); i++) {
                 assertEquals((byte) 0xa5, k1.get(i), "byte " + i + " of the write acknowledged before SIGKILL");
@@ -198,7 +225,13 @@ class ServeControlProcessTest {
             s.awaitEndpoints(1, Duration.ofSeconds(60));
             awaitLine(s, "control socket: " + socket);
             assertTrue(s.errors().contains("replacing a stale socket"), s.errors());
-            assertTrue(ok(cli("snapshot", "create", "--volume", "vol0", "--name", "k2")).out().contains("through serve"));
+            try (ServeProcess child = ServeProcess.start(tmp.resolve("cli-child-2.log"), "snapshot", "create", "--dir",
+                    data.toString(), "--volume", "vol0", "--name", "k2")) {
+                assertTrue(child.process.waitFor(60, TimeUnit.SECONDS));
+                assertEquals(0, child.process.exitValue(), child.errors());
+                awaitLine(child, "created snapshot vol0@k2 (objects up to ");
+                assertTrue(child.output().contains("through serve at " + socket), child.output());
+            }
             assertEquals(0, s.terminate(Duration.ofSeconds(120)), s.output() + "\n" + s.errors());
             assertFalse(Files.exists(socket), "a clean stop removes the control socket");
         }
@@ -222,14 +255,19 @@ class ServeControlProcessTest {
                 "verifier-node-id");
     }
 
+    private static long region(int writer) {
+        return (long) writer * NB * BLOCK;
+    }
+
     /**
-     * Checks that snapshot {@code name} equals the writer's blocks after its first P writes, for
-     * some P with {@code ackedBefore <= P <= total}; returns P.
+     * Checks that snapshot {@code name} holds, in the region at {@code base}, the writer's blocks
+     * after its first P writes, for some P with {@code ackedBefore <= P <= total}; returns P.
      */
-    private static long checkPrefix(StrataEngine engine, String name, long ackedBefore, long total) throws Exception {
+    private static long checkPrefix(StrataEngine engine, String name, long base, long ackedBefore, long total)
+            throws Exception {
         ByteBuffer all;
         try (Volume snap = engine.openSnapshot("vol0", name)) {
-            all = read(snap, 0, NB * BLOCK).order(ByteOrder.LITTLE_ENDIAN);
+            all = read(snap, base, NB * BLOCK).order(ByteOrder.LITTLE_ENDIAN);
         }
         long[] seen = new long[NB];
         long prefix = 0;
