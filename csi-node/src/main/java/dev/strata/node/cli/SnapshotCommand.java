@@ -109,7 +109,7 @@ final class SnapshotCommand {
         String holder = e.holder();
         if (holder.startsWith("a process on this node")) {
             return new VolumeLockedException(e.getMessage() + ", but no serve answers on its control socket "
-                    + where.controlSocket(volume) + " (it may still be starting: try again); if that serve was started with"
+                    + where.controlSocket(volume) + " (it may be starting or stopping: try again); if that serve was started with"
                     + " --control PATH, pass the same --control", holder);
         }
         if (holder.startsWith("node ")) {
