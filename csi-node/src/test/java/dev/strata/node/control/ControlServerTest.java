@@ -129,6 +129,31 @@ class ControlServerTest {
     }
 
     @Test
+    void concurrentSnapshotsOnSeveralConnections() throws Exception {
+        List<CompletableFuture<String>> calls = new ArrayList<>();
+        for (String name : List.of("a", "b", "c", "same", "same", "same")) {
+            volume.write(0, ByteBuffer.wrap(pattern(name.charAt(0), 4096)), false);
+            calls.add(CompletableFuture.supplyAsync(() -> {
+                try {
+                    return call(ControlProtocol.SNAPSHOT_CREATE, "vol0", name).get("snapshot");
+                } catch (ControlException e) {
+                    return e.code();
+                } catch (IOException e) {
+                    throw new RuntimeException(e);
+                }
+            }));
+        }
+        List<String> results = new ArrayList<>();
+        for (CompletableFuture<String> c : calls) {
+            results.add(c.get(60, TimeUnit.SECONDS));
+        }
+        assertEquals(List.of("a", "b", "c"), results.subList(0, 3));
+        assertEquals(1, results.stream().filter("same"::equals).count(), results.toString());
+        assertEquals(2, results.stream().filter(ControlProtocol.E_SNAPSHOT_EXISTS::equals).count(), results.toString());
+        assertEquals(List.of("a", "b", "c", "same"), engine.listSnapshots("vol0").stream().map(r -> r.snapshot()).toList());
+    }
+
+    @Test
     void flushAndStatus() throws Exception {
         volume.write(0, ByteBuffer.wrap(pattern(0x33, 8192)), false);
         Map<String, String> f = call(ControlProtocol.FLUSH, "vol0");
