@@ -77,7 +77,7 @@ final class SnapshotCommand {
                     }
                 }
                 out.println("deleted snapshot " + volume + "@" + name + (f != null ? " through serve at "
-                        + where.controlSocket(volume) : "") + " (no space is freed: there is no garbage collector yet)");
+                        + where.controlSocket(volume) : "") + " (garbage collection in the volume's writer frees what only it kept)");
             }
             default -> throw new Args.UsageException("snapshot: unknown subcommand '" + argv[1] + "'");
         }

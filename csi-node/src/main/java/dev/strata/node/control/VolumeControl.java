@@ -1,5 +1,6 @@
 package dev.strata.node.control;
 
+import dev.strata.engine.gc.VictimSelector;
 import dev.strata.engine.objectlog.VolumeKeys;
 import dev.strata.engine.store.ObjectInfo;
 import dev.strata.engine.volume.LogStructuredVolume;
@@ -130,6 +131,13 @@ public final class VolumeControl implements ControlServer.Handler {
         f.put("checkpoints", Long.toString(s.checkpoints.sum()));
         f.put("reads-from-memory", Long.toString(s.readsFromMemory.sum()));
         f.put("reads-from-bucket", Long.toString(s.readsFromBucket.sum()));
+        // Garbage collection (docs/gc.md): its counters, and what a pass would do now.
+        f.put("gc", volume.gcStats());
+        VictimSelector.Selection gc = volume.gcEstimate();
+        f.put("gc-empty-objects", Integer.toString(gc.empty().size()));
+        f.put("gc-compact-objects", Integer.toString(gc.compact().size()));
+        f.put("gc-bytes-to-copy", Long.toString(gc.bytesToCopy()));
+        f.put("gc-bytes-freed", Long.toString(gc.bytesFreed()));
         f.putAll(extra.get());
     }
 

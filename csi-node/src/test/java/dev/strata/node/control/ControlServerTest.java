@@ -169,6 +169,7 @@ class ControlServerTest {
         assertTrue(Long.parseLong(s.get("object-bytes")) > 8192, s.toString());
         assertEquals("0", s.get("objects-pending"));
         assertEquals("yes", s.get("extra"));
+        assertTrue(s.containsKey("gc") && s.containsKey("gc-bytes-freed"), s.toString());
         assertEquals(ControlProtocol.E_WRONG_VOLUME, error(ControlProtocol.STATUS, "other").code());
         assertEquals(ControlProtocol.E_UNKNOWN_REQUEST, error("reboot", "vol0").code());
     }
