@@ -100,7 +100,14 @@ final class SnapshotCommand {
                 }
                 return null;
             }
-            return c.call(verb, snapshot == null ? List.of(volume) : List.of(volume, snapshot), progress::line);
+            // NAME:ID: the serve refuses if it holds a same-named volume of another store (e.g. another bucket
+            // with the same --dir). One GET of the superblock; a missing volume fails here, clearly.
+            String id;
+            try (StrataEngine engine = new StrataEngine(where.open(), where.localDir())) {
+                id = engine.superblock(volume).volumeId();
+            }
+            String v = volume + ":" + id;
+            return c.call(verb, snapshot == null ? List.of(v) : List.of(v, snapshot), progress::line);
         }
     }
 

@@ -106,6 +106,8 @@ public final class VolumeControl implements ControlServer.Handler {
     private void status(Map<String, String> f) throws IOException {
         VolumeStats s = volume.stats();
         f.put("volume", volume.name());
+        f.put("volume-id", volume.superblock().volumeId());
+        f.put("store", engine.store().describe());
         f.put("size", Long.toString(volume.size()));
         f.put("epoch", Long.toString(volume.epoch()));
         f.put("node", engine.nodeId());
@@ -152,14 +154,28 @@ public final class VolumeControl implements ControlServer.Handler {
         return name;
     }
 
+    /**
+     * Checks the VOLUME argument: {@code NAME}, or {@code NAME:VOLUME-ID} (the superblock's id, as
+     * the command line sends it), so a request meant for a same-named volume of another store
+     * never acts on this one.
+     */
     private void volumeArg(String verb, List<String> args, int count) throws ControlException {
         if (args.size() != count) {
             throw new ControlException(ControlProtocol.E_BAD_ARGUMENT, verb + " takes " + (count == 1 ? "VOLUME" : "VOLUME SNAPSHOT")
                     + ", got " + args.size() + " argument(s)");
         }
-        if (!args.getFirst().equals(volume.name())) {
+        String v = args.getFirst();
+        int colon = v.indexOf(':');
+        String name = colon < 0 ? v : v.substring(0, colon);
+        String id = colon < 0 ? null : v.substring(colon + 1);
+        if (!name.equals(volume.name())) {
             throw new ControlException(ControlProtocol.E_WRONG_VOLUME, "this serve (pid " + ProcessHandle.current().pid()
-                    + ") holds volume " + volume.name() + ", not " + args.getFirst());
+                    + ") holds volume " + volume.name() + ", not " + name);
+        }
+        if (id != null && !id.equals(volume.superblock().volumeId())) {
+            throw new ControlException(ControlProtocol.E_WRONG_VOLUME, "this serve (pid " + ProcessHandle.current().pid()
+                    + ") holds volume " + volume.name() + " id " + volume.superblock().volumeId() + " of "
+                    + engine.store().describe() + ", not id " + id + " (a volume of the same name in another store?)");
         }
     }
 }

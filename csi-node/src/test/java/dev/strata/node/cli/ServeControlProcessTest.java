@@ -77,8 +77,12 @@ class ServeControlProcessTest {
     record Outcome(int exit, String out, String err) {}
 
     private Outcome cli(String... args) {
+        return cliIn(tmp.resolve("data"), args);
+    }
+
+    private Outcome cliIn(Path dir, String... args) {
         List<String> argv = new ArrayList<>(List.of(args));
-        argv.addAll(List.of("--dir", tmp.resolve("data").toString()));
+        argv.addAll(List.of("--dir", dir.toString()));
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         int exit = StrataMain.run(argv.toArray(String[]::new), new PrintStream(out, true, StandardCharsets.UTF_8),
@@ -195,6 +199,13 @@ class ServeControlProcessTest {
             Outcome wrong = cli("snapshot", "create", "--volume", "vol1", "--name", "x", "--control", socket.toString());
             assertEquals(1, wrong.exit());
             assertTrue(wrong.err().contains("holds volume vol0, not vol1"), wrong.err());
+            // A same-named volume of another store, pointed at this serve's socket: refused, nothing taken.
+            Path elsewhere = tmp.resolve("elsewhere");
+            ok(cliIn(elsewhere, "volume", "create", "vol0", "--size", "16MiB"));
+            Outcome otherStore = cliIn(elsewhere, "snapshot", "create", "--volume", "vol0", "--name", "x", "--control",
+                    socket.toString());
+            assertEquals(1, otherStore.exit());
+            assertTrue(otherStore.err().contains("a volume of the same name in another store?"), otherStore.err());
             assertTrue(ok(cli("snapshot", "delete", "--volume", "vol0", "--name", "c2")).out().contains("through serve"));
             Outcome status = ok(cli("control", "status", "--volume", "vol0"));
             assertTrue(status.out().contains("snapshots          2") && status.out().contains("bytes-written"), status.out());

@@ -171,6 +171,12 @@ class ControlServerTest {
         assertEquals("yes", s.get("extra"));
         assertTrue(s.containsKey("gc") && s.containsKey("gc-bytes-freed"), s.toString());
         assertEquals(ControlProtocol.E_WRONG_VOLUME, error(ControlProtocol.STATUS, "other").code());
+        String id = volume.superblock().volumeId();
+        assertEquals(id, s.get("volume-id"));
+        assertEquals("vol0", call(ControlProtocol.STATUS, "vol0:" + id).get("volume"));
+        ControlException otherStore = error(ControlProtocol.SNAPSHOT_CREATE, "vol0:another-id", "s1");
+        assertEquals(ControlProtocol.E_WRONG_VOLUME, otherStore.code());
+        assertTrue(otherStore.getMessage().contains("not id another-id"), otherStore.getMessage());
         assertEquals(ControlProtocol.E_UNKNOWN_REQUEST, error("reboot", "vol0").code());
     }
 
