@@ -126,11 +126,16 @@ public final class StrataEngine implements AutoCloseable {
      * @return the number of bucket keys deleted
      */
     public int deleteVolume(String name) throws IOException {
+        return deleteVolume(name, ProgressListener.NONE);
+    }
+
+    /** {@link #deleteVolume(String)}, telling {@code progress} after each key deleted (done, of how many). */
+    public int deleteVolume(String name, ProgressListener progress) throws IOException {
         VolumeKeys.validateName(name);
         if (writers.containsKey(name)) {
             throw new VolumeLockedException("volume " + name + " is open for writing in this process", "this process");
         }
-        int n = VolumeDeletion.delete(store, name, describeHolder());
+        int n = VolumeDeletion.delete(store, name, describeHolder(), progress);
         Path volDir = localDir.resolve("volumes").resolve(name);
         if (Files.isDirectory(volDir)) {
             try (var files = Files.walk(volDir)) {

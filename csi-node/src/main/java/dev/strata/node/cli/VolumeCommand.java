@@ -10,9 +10,12 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 
-/** {@code strata volume create|clone|list|inspect}: the volume operations the CSI controller will call. */
+/**
+ * {@code strata volume create|clone|list|inspect|delete}: the volume operations the CSI controller
+ * will call. {@code delete} prints its progress to standard error once a second.
+ */
 final class VolumeCommand {
-    static int run(String[] argv, PrintStream out) throws Exception {
+    static int run(String[] argv, PrintStream out, PrintStream err) throws Exception {
         if (argv.length < 2) {
             throw new Args.UsageException("volume: create, clone, list or inspect");
         }
@@ -51,7 +54,7 @@ final class VolumeCommand {
                 case "inspect" -> inspect(engine, name(args), out);
                 case "delete" -> {
                     String name = name(args);
-                    int keys = engine.deleteVolume(name);
+                    int keys = engine.deleteVolume(name, new ProgressPrinter(err, "deleting volume " + name, "keys"));
                     out.println("deleted volume " + name + " (" + keys + " keys)");
                 }
                 default -> throw new Args.UsageException("volume: unknown subcommand '" + argv[1] + "'");
