@@ -738,9 +738,29 @@ public final class LogStructuredVolume implements Volume {
         }
     }
 
-    /** What a GC pass would do now (for inspect); works on a read-only volume too. */
-    public VictimSelector.Selection gcEstimate() {
+    /**
+     * What a GC pass would do now (for inspect), with the snapshot pins re-read from the bucket;
+     * works on a read-only volume too.
+     */
+    public VictimSelector.Selection gcEstimate() throws IOException {
+        pins.refresh();
         return new VictimSelector(options.gc().liveThreshold()).select(gcCandidates(retired, pins));
+    }
+
+    /** Live and stored data bytes over the volume's objects: {live, data, objects}. */
+    public long[] liveSummary() {
+        long[] sum = new long[3];
+        mapLock.lock();
+        try {
+            objects.forEach(e -> {
+                sum[0] += e.liveSectors * SECTOR_SIZE;
+                sum[1] += e.dataBytes;
+                sum[2]++;
+            });
+        } finally {
+            mapLock.unlock();
+        }
+        return sum;
     }
 
     /** Test hook: makes the next GC passes call {@code points} at each named point. */
