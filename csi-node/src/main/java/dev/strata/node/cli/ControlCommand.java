@@ -8,7 +8,7 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * {@code strata control status|flush --volume V}: asks the serve that holds {@code V} on this
+ * {@code strata control status|flush|gc --volume V}: asks the serve that holds {@code V} on this
  * node, through its control socket (docs/control.md). Fails if no serve answers.
  */
 final class ControlCommand {
@@ -17,11 +17,12 @@ final class ControlCommand {
 
     static int run(String[] argv, PrintStream out, PrintStream err) throws Exception {
         if (argv.length < 2) {
-            throw new Args.UsageException("control: status or flush");
+            throw new Args.UsageException("control: status, flush or gc");
         }
         String verb = switch (argv[1]) {
             case "status" -> ControlProtocol.STATUS;
             case "flush" -> ControlProtocol.FLUSH;
+            case "gc" -> ControlProtocol.GC;
             default -> throw new Args.UsageException("control: unknown subcommand '" + argv[1] + "'");
         };
         Set<String> flags = new HashSet<>(StoreSettings.FLAGS);

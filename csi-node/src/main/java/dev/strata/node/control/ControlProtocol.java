@@ -29,6 +29,7 @@ public final class ControlProtocol {
     public static final String SNAPSHOT_DELETE = "snapshot-delete";
     public static final String FLUSH = "flush";
     public static final String STATUS = "status";
+    public static final String GC = "gc";
 
     // Error codes (the CODE of an "error" line).
     public static final String E_BAD_REQUEST = "bad-request";

@@ -1,5 +1,6 @@
 package dev.strata.node.control;
 
+import dev.strata.engine.gc.GcReport;
 import dev.strata.engine.gc.VictimSelector;
 import dev.strata.engine.objectlog.VolumeKeys;
 import dev.strata.engine.store.ObjectInfo;
@@ -73,8 +74,23 @@ public final class VolumeControl implements ControlServer.Handler {
                     volumeArg(verb, args, 1);
                     status(f);
                 }
+                case ControlProtocol.GC -> {
+                    // One garbage collection pass now (docs/gc.md); the background collector keeps running.
+                    volumeArg(verb, args, 1);
+                    long t0 = System.nanoTime();
+                    GcReport r = volume.collectGarbage();
+                    f.put("volume", volume.name());
+                    f.put("objects-compacted", Integer.toString(r.objectsCompacted()));
+                    f.put("bytes-copied", Long.toString(r.bytesCopied()));
+                    f.put("gc-objects-written", Integer.toString(r.gcObjectsWritten()));
+                    f.put("objects-retired", Integer.toString(r.objectsRetired()));
+                    f.put("objects-deleted", Integer.toString(r.objectsDeleted()));
+                    f.put("bytes-deleted", Long.toString(r.bytesDeleted()));
+                    f.put("objects-waiting", Integer.toString(r.objectsWaiting()));
+                    f.put("millis", Long.toString(Duration.ofNanos(System.nanoTime() - t0).toMillis()));
+                }
                 default -> throw new ControlException(ControlProtocol.E_UNKNOWN_REQUEST, "unknown request '" + verb
-                        + "' (known: snapshot-create, snapshot-delete, flush, status)");
+                        + "' (known: snapshot-create, snapshot-delete, flush, status, gc)");
             }
         } catch (SnapshotExistsException e) {
             throw new ControlException(ControlProtocol.E_SNAPSHOT_EXISTS, e.getMessage());
@@ -96,6 +112,7 @@ public final class VolumeControl implements ControlServer.Handler {
             case ControlProtocol.SNAPSHOT_CREATE -> "snapshot " + volume.name() + "@" + (args.size() > 1 ? args.get(1) : "?")
                     + ": uploading what is only in the journal";
             case ControlProtocol.FLUSH -> "flush " + volume.name() + ": uploading what is only in the journal";
+            case ControlProtocol.GC -> "gc " + volume.name() + ": " + volume.gcStats();
             default -> verb + " " + String.join(" ", args);
         };
         VolumeStats s = volume.stats();

@@ -154,6 +154,23 @@ class ControlServerTest {
     }
 
     @Test
+    void gcRunsAPassAndReportsIt() throws Exception {
+        volume.write(0, ByteBuffer.wrap(pattern(0x44, 8192)), false);
+        call(ControlProtocol.FLUSH, "vol0");
+        volume.write(0, ByteBuffer.wrap(pattern(0x45, 8192)), false); // the first object is now all dead
+        call(ControlProtocol.FLUSH, "vol0");
+        Map<String, String> f = call(ControlProtocol.GC, "vol0");
+        assertEquals("vol0", f.get("volume"));
+        assertEquals("1", f.get("objects-retired"), f.toString());
+        assertEquals("0", f.get("objects-deleted"), "deleted only after two later checkpoints and the grace: " + f);
+        assertEquals("1", f.get("objects-waiting"), f.toString());
+        assertEquals(ControlProtocol.E_WRONG_VOLUME, error(ControlProtocol.GC, "other").code());
+        ByteBuffer got = ByteBuffer.allocate(8192);
+        volume.read(0, got);
+        assertArrayEquals(pattern(0x45, 8192), got.array());
+    }
+
+    @Test
     void flushAndStatus() throws Exception {
         volume.write(0, ByteBuffer.wrap(pattern(0x33, 8192)), false);
         Map<String, String> f = call(ControlProtocol.FLUSH, "vol0");
