@@ -850,6 +850,7 @@ public final class LogStructuredVolume implements Volume {
             }
             b.numberMoves(seq);
             ObjectTable.Entry entry = objects.add(seq, epoch, 0, 0);
+            pending.put(seq, b); // before the map points at it: a reader that finds the new location finds the batch
             mapLock.lock();
             try {
                 for (int i = 0; i < b.extentCount(); i++) {
@@ -859,7 +860,6 @@ public final class LogStructuredVolume implements Volume {
             } finally {
                 mapLock.unlock();
             }
-            pending.put(seq, b);
             uploader.submit(b);
             return seq;
         } finally {
