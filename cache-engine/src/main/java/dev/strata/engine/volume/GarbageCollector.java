@@ -11,7 +11,6 @@ import dev.strata.engine.objectlog.Batch;
 import dev.strata.engine.objectlog.BufferPool;
 import dev.strata.engine.objectlog.ObjectHeader;
 import dev.strata.engine.objectlog.VolumeKeys;
-import dev.strata.engine.store.ObjectInfo;
 import dev.strata.engine.store.ObjectStore;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -245,10 +244,7 @@ final class GarbageCollector {
             return new long[] {0, 0};
         }
         pins.refresh();
-        List<ObjectInfo> checkpoints = store.list(keys.checkpointsPrefix());
-        for (int i = 0; i < checkpoints.size() - 2; i++) {
-            store.delete(checkpoints.get(i).key());
-        }
+        volume.pruneCheckpoints();
         volume.checkFence();
         if (volume.isClosedOrFenced()) {
             return new long[] {0, 0};

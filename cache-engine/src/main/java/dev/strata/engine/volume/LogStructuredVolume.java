@@ -93,6 +93,8 @@ public final class LogStructuredVolume implements Volume {
     private volatile boolean closed;
     private volatile String fencedBy;
     private final AtomicBoolean checkpointRunning = new AtomicBoolean();
+    /** The last object of the volume when this writer opened it: the fence its epoch record sets for earlier epochs. */
+    private final long openedAfterSeq;
     private volatile long lastCheckpointSeq;
     /** Journal sequence number held by the last object of the uploaded prefix; written under the uploader's lock. */
     private volatile long uploadedJournalSeq;
@@ -128,6 +130,7 @@ public final class LogStructuredVolume implements Volume {
         this.map = state.map;
         this.objects = state.objects;
         this.nextObjectSeq = state.lastObjectSeq + 1;
+        this.openedAfterSeq = state.lastObjectSeq;
         this.lastJournalSeq = state.lastJournalSeq;
         this.lastCheckpointSeq = state.checkpointSeq;
         this.uploadedJournalSeq = state.lastJournalSeq;
@@ -633,12 +636,29 @@ public final class LogStructuredVolume implements Volume {
         stats.checkpoints.increment();
         long previous = lastCheckpointSeq;
         lastCheckpointSeq = referenced;
-        // Keep the newest two: an older one is the fallback if the newest is unreadable.
-        List<ObjectInfo> all = store.list(keys.checkpointsPrefix());
-        for (int i = 0; i < all.size() - 2; i++) {
-            store.delete(all.get(i).key());
-        }
+        pruneCheckpoints();
         LOG.log(System.Logger.Level.DEBUG, keys.volume() + ": checkpoint " + key + " (previous " + previous + ")");
+    }
+
+    /**
+     * Keeps the newest two checkpoints an open could load (an older one is the fallback if the
+     * newest is unreadable) and deletes the rest. A checkpoint an earlier epoch wrote past the
+     * fence this writer recorded is never loaded (it is fenced out): it is deleted and not
+     * counted, so it never takes the fallback's place — GC's deletion rule counts on both.
+     */
+    void pruneCheckpoints() throws IOException {
+        List<String> loadable = new ArrayList<>();
+        for (ObjectInfo info : store.list(keys.checkpointsPrefix())) {
+            long[] se = VolumeKeys.parseSeqEpoch(info.key(), keys.checkpointsPrefix());
+            if (se != null && se[1] < epoch && se[0] > openedAfterSeq) {
+                store.delete(info.key());
+            } else {
+                loadable.add(info.key());
+            }
+        }
+        for (int i = 0; i < loadable.size() - 2; i++) {
+            store.delete(loadable.get(i));
+        }
     }
 
     /**
