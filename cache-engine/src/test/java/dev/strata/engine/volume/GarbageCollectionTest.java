@@ -177,6 +177,18 @@ class GarbageCollectionTest {
         assertTrue(objectKeys("v").containsAll(before), "a fenced writer must not delete what the new holder reads");
         assertThrows(VolumeFencedException.class, () -> old.write(0, ByteBuffer.allocate(4096), false));
         VolumeImages.assertMatches(taker, atTakeOver, "the new holder");
+        // The old writer's checkpoints past the fence are never loaded: the new holder's pruning deletes
+        // them instead of letting them displace its own fallback checkpoint.
+        for (int i = 0; i < 2; i++) {
+            taker.write(0, ByteBuffer.wrap(VolumeImages.random(r, 4096)), false);
+            taker.flushToBucket();
+            taker.checkpoint();
+        }
+        VolumeKeys keys = new VolumeKeys("v");
+        List<long[]> cps = store.list(keys.checkpointsPrefix()).stream()
+                .map(o -> VolumeKeys.parseSeqEpoch(o.key(), keys.checkpointsPrefix())).toList();
+        assertEquals(2, cps.size(), "the newest two: " + cps.stream().map(java.util.Arrays::toString).toList());
+        assertTrue(cps.stream().allMatch(se -> se[1] == taker.epoch()), "only the new holder's checkpoints remain");
         taker.close();
         old.crashForTest(false);
     }
