@@ -630,7 +630,9 @@ public final class LogStructuredVolume implements Volume {
         byte[] body = c.body();
         String key = keys.checkpoint(referenced, epoch);
         if (!store.putIfAbsent(key, ByteBuffer.wrap(body))) {
-            throw new VolumeException(keys.volume() + ": checkpoint " + key + " already exists; another writer uses epoch " + epoch);
+            // An earlier attempt whose response was lost, or another writer using this epoch: either way
+            // this capture is not known to be the one stored, so GC must not count it.
+            throw new VolumeException(keys.volume() + ": checkpoint " + key + " already exists; not counted, retried later");
         }
         retired.checkpointStored(c.capture(), System.nanoTime());
         stats.checkpoints.increment();
