@@ -29,7 +29,7 @@ for fill in $FILLS; do
   cat "$part" >> "$out"
   echo "summary fill=$fill" | tee -a "$out"
   python3 "$ROOT/bench/summarize.py" "$part" wa wa_with_headers wa_with_checkpoints gc_copy space_amp puts_per_GiB \
-      data_puts_per_GiB gc_puts_per_GiB checkpoint_puts_per_GiB deletes_per_GiB gets_per_GiB lists_per_GiB | tee -a "$out"
+      data_puts_per_GiB gc_puts_per_GiB checkpoint_puts_per_GiB deletes_per_GiB gets_per_GiB get_bytes_per_byte lists_per_GiB | tee -a "$out"
   rm -f "$part"
 done
 echo "results in $out"
