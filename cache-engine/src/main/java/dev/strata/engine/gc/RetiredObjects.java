@@ -24,15 +24,23 @@ import java.util.Map;
  */
 public final class RetiredObjects {
     /** An object waiting to be deleted. {@code safeSinceNanos} is 0 until condition 1 holds. */
-    public record Retired(long seq, long epoch, long retiredAtCapture, long safeSinceNanos) {}
+    public record Retired(long seq, long epoch, long retiredAtCapture, long safeSinceNanos, long dataBytes) {}
 
     private final Map<Long, Retired> retired = new LinkedHashMap<>();
     /** Capture numbers of the two newest checkpoints this writer stored: [older, newer]; -1 = none (an open's checkpoint). */
     private long olderCapture = -1;
     private long newerCapture = -1;
 
-    public synchronized void retire(long seq, long epoch, long capture) {
-        retired.putIfAbsent(seq, new Retired(seq, epoch, capture, 0));
+    public synchronized void retire(long seq, long epoch, long capture, long dataBytes) {
+        retired.putIfAbsent(seq, new Retired(seq, epoch, capture, 0, dataBytes));
+    }
+
+    /**
+     * True when some retired object holding data still waits for the checkpoints of rule 1 (an
+     * empty marker object alone never asks for more checkpoints: that would never settle).
+     */
+    public synchronized boolean waitsForCheckpoints() {
+        return retired.values().stream().anyMatch(r -> r.safeSinceNanos == 0 && r.dataBytes > 0);
     }
 
     public synchronized boolean isRetired(long seq) {
@@ -50,7 +58,7 @@ public final class RetiredObjects {
         for (var e : retired.entrySet()) {
             Retired r = e.getValue();
             if (r.safeSinceNanos == 0 && olderCapture > r.retiredAtCapture) {
-                e.setValue(new Retired(r.seq, r.epoch, r.retiredAtCapture, Math.max(1, nowNanos)));
+                e.setValue(new Retired(r.seq, r.epoch, r.retiredAtCapture, Math.max(1, nowNanos), r.dataBytes));
             }
         }
     }

@@ -56,7 +56,8 @@ public final class BucketState {
 
     /** @param clone the volume has a parent: trims and zeroes become ZERO extents that hide it */
     public static BucketState load(ObjectStore store, VolumeKeys keys, EpochHistory history, boolean clone) throws IOException {
-        MapCheckpoint cp = newestCheckpoint(store, keys, history);
+        boolean[] unreadable = {false};
+        MapCheckpoint cp = newestCheckpoint(store, keys, history, unreadable);
         ExtentMap map = cp != null ? cp.map : new ExtentMap();
         ObjectTable objects = cp != null ? cp.objects : new ObjectTable();
         long seq = cp != null ? cp.objectSeq : 0;
@@ -79,9 +80,10 @@ public final class BucketState {
                 candidates.put(se[0], se);
             }
         }
-        if (cp == null && !candidates.isEmpty() && candidates.firstKey() != 1) {
-            // Garbage collection deletes objects only once two checkpoints cover them: without a
-            // readable checkpoint the log cannot be replayed from its start. Never guess.
+        if (cp == null && unreadable[0] && !candidates.isEmpty() && candidates.firstKey() != 1) {
+            // Garbage collection deletes objects only once two checkpoints cover them: when those
+            // are unreadable the log cannot be replayed from its start. Never guess. (With no
+            // checkpoint at all, a missing first object is an upload a crash cut short.)
             throw new CorruptDataException(keys.volume() + ": objects start at " + candidates.firstKey()
                     + " and no readable map checkpoint covers the ones before (docs/gc.md)");
         }
@@ -167,7 +169,34 @@ public final class BucketState {
         }
     }
 
-    private static MapCheckpoint newestCheckpoint(ObjectStore store, VolumeKeys keys, EpochHistory history) throws IOException {
+    /**
+     * The newest valid, readable checkpoint. A listed checkpoint that is gone by the time it is
+     * read was pruned by its writer after storing newer ones: list again, up to a few times,
+     * rather than fall back to an older one (GC may have deleted what an older one needs).
+     */
+    private static MapCheckpoint newestCheckpoint(ObjectStore store, VolumeKeys keys, EpochHistory history, boolean[] unreadable)
+            throws IOException {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return newestListedCheckpoint(store, keys, history, unreadable);
+            } catch (CheckpointVanished e) {
+                if (attempt == 5) {
+                    throw new CorruptDataException(keys.volume() + ": checkpoints keep vanishing while the volume is opened ("
+                            + e.getMessage() + "); is another writer pruning them?");
+                }
+            }
+        }
+    }
+
+    private static final class CheckpointVanished extends IOException {
+        CheckpointVanished(String key) {
+            super(key + " was deleted between LIST and GET");
+        }
+    }
+
+    /** @param unreadable set when a valid checkpoint could not be read (corrupt) */
+    private static MapCheckpoint newestListedCheckpoint(ObjectStore store, VolumeKeys keys, EpochHistory history, boolean[] unreadable)
+            throws IOException {
         List<ObjectInfo> all = store.list(keys.checkpointsPrefix());
         for (int i = all.size() - 1; i >= 0; i--) {
             String key = all.get(i).key();
@@ -182,12 +211,13 @@ public final class BucketState {
                 }
                 return cp;
             } catch (dev.strata.engine.store.NoSuchObjectException gone) {
-                // deleted by a newer checkpoint meanwhile; try the next
+                throw new CheckpointVanished(key);
             } catch (IOException e) {
                 if (e instanceof dev.strata.engine.store.ObjectStoreException) {
                     throw e;
                 }
                 LOG.log(System.Logger.Level.WARNING, "ignoring unreadable checkpoint " + key + ": " + e.getMessage());
+                unreadable[0] = true;
             }
         }
         return null;

@@ -96,6 +96,7 @@ public final class LogStructuredVolume implements Volume {
     /** The last object of the volume when this writer opened it: the fence its epoch record sets for earlier epochs. */
     private final long openedAfterSeq;
     private volatile long lastCheckpointSeq;
+    private volatile long lastCheckpointNanos = System.nanoTime();
     /** Journal sequence number held by the last object of the uploaded prefix; written under the uploader's lock. */
     private volatile long uploadedJournalSeq;
     private Thread sealer;
@@ -627,6 +628,9 @@ public final class LogStructuredVolume implements Volume {
             return;
         }
         awaitCaptured(referenced);
+        if (closed) {
+            return; // a crashed (test) or closed volume makes no more bucket changes
+        }
         byte[] body = c.body();
         String key = keys.checkpoint(referenced, epoch);
         if (!store.putIfAbsent(key, ByteBuffer.wrap(body))) {
@@ -635,6 +639,7 @@ public final class LogStructuredVolume implements Volume {
             throw new VolumeException(keys.volume() + ": checkpoint " + key + " already exists; not counted, retried later");
         }
         retired.checkpointStored(c.capture(), System.nanoTime());
+        lastCheckpointNanos = System.nanoTime();
         stats.checkpoints.increment();
         long previous = lastCheckpointSeq;
         lastCheckpointSeq = referenced;
@@ -650,13 +655,26 @@ public final class LogStructuredVolume implements Volume {
      */
     void pruneCheckpoints() throws IOException {
         List<String> loadable = new ArrayList<>();
+        List<String> fencedOut = new ArrayList<>();
         for (ObjectInfo info : store.list(keys.checkpointsPrefix())) {
             long[] se = VolumeKeys.parseSeqEpoch(info.key(), keys.checkpointsPrefix());
+            if (se != null && se[1] > epoch) {
+                checkFence(); // a newer writer's: we are fenced and must not delete what it may load
+                return;
+            }
             if (se != null && se[1] < epoch && se[0] > openedAfterSeq) {
-                store.delete(info.key());
+                fencedOut.add(info.key());
             } else {
                 loadable.add(info.key());
             }
+        }
+        // A writer taken over but not aware yet must not delete checkpoints the new one may load.
+        checkFence();
+        if (fencedBy != null || closed) {
+            return;
+        }
+        for (String key : fencedOut) {
+            store.delete(key);
         }
         for (int i = 0; i < loadable.size() - 2; i++) {
             store.delete(loadable.get(i));
@@ -790,6 +808,11 @@ public final class LogStructuredVolume implements Volume {
         gc.crashPoints = points;
     }
 
+    /** Test hook: whether GC stores the checkpoints its deletion rule waits for on a quiet volume. */
+    void gcMakesCheckpoints(boolean on) {
+        gc.makesCheckpoints = on;
+    }
+
     boolean isClosedOrFenced() {
         return closed || fencedBy != null;
     }
@@ -889,6 +912,23 @@ public final class LogStructuredVolume implements Volume {
         }
     }
 
+    long lastCheckpointNanos() {
+        return lastCheckpointNanos;
+    }
+
+    /**
+     * Stores one more checkpoint even if nothing was written since the last one: an empty GC
+     * object (a 4 KiB header, no extents) gives it a new object number to stand on. GC calls this
+     * on a quiet volume whose retired objects wait for checkpoints that writes would otherwise
+     * bring (docs/gc.md, "Deleting").
+     */
+    void checkpointForGc() throws IOException {
+        synchronized (checkpointLock) {
+            commitMoves(Batch.forMoves(0, epoch, buffers, options.maxExtentsPerObject()));
+            checkpointLocked();
+        }
+    }
+
     /** Waits until object {@code seq} and all before it are uploaded, sealing the open batch if it is one of them. */
     void awaitUploadedSealing(long seq) throws IOException {
         awaitCaptured(seq);
@@ -907,7 +947,7 @@ public final class LogStructuredVolume implements Volume {
                 for (VictimSelector.Candidate c : candidates) {
                     ObjectTable.Entry e = objects.get(c.seq());
                     if (e != null && e.liveSectors == 0 && !pins.isPinned(c.seq()) && !retired.isRetired(c.seq())) {
-                        retired.retire(c.seq(), c.epoch(), captureCount);
+                        retired.retire(c.seq(), c.epoch(), captureCount, e.dataBytes);
                         n++;
                     } else if (e != null && e.liveSectors < 0) {
                         throw new IllegalStateException(keys.volume() + ": object " + c.seq() + " has " + e.liveSectors + " live sectors");

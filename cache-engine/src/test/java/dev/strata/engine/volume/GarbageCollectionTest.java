@@ -68,6 +68,7 @@ class GarbageCollectionTest {
         byte[] image = new byte[SIZE];
         Set<String> firstGeneration;
         try (LogStructuredVolume v = engine.openForWrite("v", OPTS, false)) {
+            v.gcMakesCheckpoints(false); // this test drives the checkpoints of the deletion rule
             for (int off = 0; off < SIZE; off += OBJECT) {
                 VolumeImages.write(v, image, off, VolumeImages.random(r, OBJECT));
             }
@@ -116,6 +117,7 @@ class GarbageCollectionTest {
         Random r = new Random(8);
         byte[] image = new byte[SIZE];
         try (LogStructuredVolume v = engine.openForWrite("v", OPTS, false)) {
+            v.gcMakesCheckpoints(false); // this test drives the checkpoints of the deletion rule
             for (int off = 0; off < SIZE; off += OBJECT) {
                 VolumeImages.write(v, image, off, VolumeImages.random(r, OBJECT));
             }
@@ -146,41 +148,62 @@ class GarbageCollectionTest {
         }
     }
 
+    /** Writes two generations of the whole volume: the first is all dead. */
+    private static void twoGenerations(LogStructuredVolume v, byte[] image, Random r) throws IOException {
+        for (int gen = 0; gen < 2; gen++) {
+            for (int off = 0; off < SIZE; off += OBJECT) {
+                VolumeImages.write(v, image, off, VolumeImages.random(r, OBJECT));
+            }
+            v.flushToBucket();
+            v.checkpoint();
+        }
+    }
+
     @Test
     void aWriterThatWasTakenOverDeletesNothing() throws Exception {
         StrataEngine a = engine("a");
         a.createVolume("v", SIZE);
         Random r = new Random(9);
         byte[] image = new byte[SIZE];
-        LogStructuredVolume old = a.openForWrite("v", OPTS, false);
-        for (int off = 0; off < SIZE; off += OBJECT) {
-            VolumeImages.write(old, image, off, VolumeImages.random(r, OBJECT));
-        }
-        old.flushToBucket();
-        old.checkpoint();
-        for (int off = 0; off < SIZE; off += OBJECT) {
-            VolumeImages.write(old, image, off, VolumeImages.random(r, OBJECT));
-        }
-        old.flushToBucket();
+        Duration grace = Duration.ofSeconds(4);
+        LogStructuredVolume old = a.openForWrite("v", OPTS.withGc(OPTS.gc().withDeleteGrace(grace)), false);
+        old.gcMakesCheckpoints(false); // this test drives the checkpoints of the deletion rule
+        twoGenerations(old, image, r);
+        old.collectGarbage(); // retires the first generation
+        twoCheckpoints(old, image, r); // ...which is now safe to delete once the grace has passed
         byte[] atTakeOver = image.clone();
-        // Node b takes the volume over; node a does not know yet (its fence check is periodic).
+        // Node b takes the volume over within the grace; node a does not know yet (its fence check is periodic).
         LogStructuredVolume taker = engine("b").openForWrite("v", OPTS, true);
         Set<String> before = objectKeys("v");
-        old.collectGarbage(); // retires a's first generation
-        for (int i = 0; i < 2; i++) {
-            old.write((long) i * 4096, ByteBuffer.wrap(VolumeImages.random(r, 4096)), false);
-            old.flushToBucket();
-            old.checkpoint();
-        }
+        Thread.sleep(grace.toMillis() + 100);
         GcReport fenced = old.collectGarbage();
         assertEquals(0, fenced.objectsDeleted(), "the deletion phase's fence check stops it: " + fenced);
         assertTrue(objectKeys("v").containsAll(before), "a fenced writer must not delete what the new holder reads");
         assertThrows(VolumeFencedException.class, () -> old.write(0, ByteBuffer.allocate(4096), false));
         VolumeImages.assertMatches(taker, atTakeOver, "the new holder");
-        // The old writer's checkpoints past the fence are never loaded: the new holder's pruning deletes
-        // them instead of letting them displace its own fallback checkpoint.
+        taker.close();
+        old.crashForTest(false);
+    }
+
+    @Test
+    void checkpointsOfAWriterThatWasTakenOverNeverDisplaceTheNewHolders() throws Exception {
+        StrataEngine a = engine("a");
+        a.createVolume("v", SIZE);
+        Random r = new Random(10);
+        byte[] image = new byte[SIZE];
+        LogStructuredVolume old = a.openForWrite("v", OPTS, false);
+        old.gcMakesCheckpoints(false);
+        twoGenerations(old, image, r);
+        LogStructuredVolume taker = engine("b").openForWrite("v", OPTS, true);
+        // The old writer, not aware yet, stores a checkpoint past the new holder's fence; its pruning
+        // then sees the new epoch and deletes nothing.
+        old.write(0, ByteBuffer.wrap(VolumeImages.random(r, 4096)), false);
+        old.flushToBucket();
+        old.checkpoint();
+        assertThrows(VolumeFencedException.class, () -> old.write(0, ByteBuffer.allocate(4096), false));
+        // The new holder's pruning deletes that checkpoint instead of letting it displace its own fallback.
         for (int i = 0; i < 2; i++) {
-            taker.write(0, ByteBuffer.wrap(VolumeImages.random(r, 4096)), false);
+            VolumeImages.write(taker, image, 4096L * i, VolumeImages.random(r, 4096));
             taker.flushToBucket();
             taker.checkpoint();
         }
@@ -189,7 +212,10 @@ class GarbageCollectionTest {
                 .map(o -> VolumeKeys.parseSeqEpoch(o.key(), keys.checkpointsPrefix())).toList();
         assertEquals(2, cps.size(), "the newest two: " + cps.stream().map(java.util.Arrays::toString).toList());
         assertTrue(cps.stream().allMatch(se -> se[1] == taker.epoch()), "only the new holder's checkpoints remain");
-        taker.close();
+        taker.crashForTest(true);
+        try (LogStructuredVolume again = engine("b").openForWrite("v", OPTS, false)) {
+            VolumeImages.assertMatches(again, image, "reopened from the new holder's checkpoints");
+        }
         old.crashForTest(false);
     }
 

@@ -239,7 +239,11 @@ class RandomHistoryMatchesReferenceTest {
             for (int i = 0; i < steps; i++) {
                 int before = trace.length();
                 long t0 = System.nanoTime();
-                step();
+                try {
+                    step();
+                } catch (IOException | RuntimeException e) {
+                    throw new AssertionError(e + trace(), e);
+                }
                 if (PROFILE) {
                     String what = trace.substring(before).replaceAll("[(;0-9,/].*", "");
                     TIMES.merge(what.isEmpty() ? "read" : what, System.nanoTime() - t0, Long::sum);
@@ -393,7 +397,7 @@ class RandomHistoryMatchesReferenceTest {
          */
         private void collectGarbage() throws IOException {
             if (gcRnd.nextInt(4) == 0) {
-                String[] points = {"selected", "copied", "committed", "deleting"};
+                String[] points = {"selected", "copied", "committed", "deleting", "checkpointing"};
                 String at = points[gcRnd.nextInt(points.length)];
                 trace.append("gc-dies@").append(at).append(';');
                 volume.gcCrashPoints(p -> {
