@@ -350,6 +350,11 @@ public final class LogStructuredVolume implements Volume {
         }
     }
 
+    /** The journal's counters (benchmarks: journal writes and fdatasyncs). */
+    public dev.strata.engine.journal.JournalStats journalStats() {
+        return journal.stats();
+    }
+
     /** Coalescer counters, or null when it is off. */
     public SequentialCoalescer.Stats coalescerStats() {
         return coalescer == null ? null : coalescer.stats();

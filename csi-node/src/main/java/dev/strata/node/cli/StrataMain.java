@@ -15,6 +15,7 @@ public final class StrataMain {
                            --volume NAME (vol0)  --size SIZE (4GiB, at creation only)
                            --socket PATH (DIR/NAME.sock)  --listen HOST:PORT (TCP too)
                            --no-socket  --take-over  --flush-mode journal|bucket
+                           --coalescer SIZE|off (sequential write coalescer cluster)
                            S3 instead of DIR/bucket: --s3-bucket B [--s3-endpoint URL]
                            [--s3-region R] [--s3-prefix P] [--s3-path-style]
                            [--s3-credentials-file F]  (or keys in --config FILE);
