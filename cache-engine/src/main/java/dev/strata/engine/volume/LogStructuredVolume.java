@@ -92,6 +92,7 @@ public final class LogStructuredVolume implements Volume {
     private volatile boolean closed;
     private volatile String fencedBy;
     private final AtomicBoolean checkpointRunning = new AtomicBoolean();
+    private final AtomicBoolean coalescerWriteOutRunning = new AtomicBoolean();
     private volatile long lastCheckpointSeq;
     /** Journal sequence number held by the last object of the uploaded prefix; written under the uploader's lock. */
     private volatile long uploadedJournalSeq;
@@ -605,17 +606,32 @@ public final class LogStructuredVolume implements Volume {
         }
     }
 
-    /** Coalesced bytes wait at most the journal's sync interval before they go to the journal. */
-    private void writeOutCoalescedIfOld() throws IOException {
+    /**
+     * Coalesced bytes wait at most the journal's sync interval before they go to the journal. On
+     * its own virtual thread: a write-out may wait for journal space, which only the sealer's
+     * sealing and the uploads free, so the sealer itself must never wait for it.
+     */
+    private void writeOutCoalescedIfOld() {
         if (coalescer != null && coalescer.hasPendingOlderThan(options.journal().syncInterval().toNanos())
-                && writeOrder.tryLock()) {
-            try {
-                if (!closed && fencedBy == null) {
-                    coalescer.writeOutPending();
+                && coalescerWriteOutRunning.compareAndSet(false, true)) {
+            Thread.ofVirtual().name("coalescer-" + keys.volume()).start(() -> {
+                try {
+                    writeOrder.lock();
+                    try {
+                        if (!closed && fencedBy == null) {
+                            coalescer.writeOutPending();
+                        }
+                    } finally {
+                        writeOrder.unlock();
+                    }
+                } catch (IOException | RuntimeException e) {
+                    if (!closed) {
+                        LOG.log(System.Logger.Level.WARNING, keys.volume() + ": coalescer write-out failed: " + e);
+                    }
+                } finally {
+                    coalescerWriteOutRunning.set(false);
                 }
-            } finally {
-                writeOrder.unlock();
-            }
+            });
         }
     }
 
