@@ -45,6 +45,8 @@ import java.util.concurrent.locks.ReentrantLock;
  *   <li>Upload completions arrive on uploader threads in object order ({@link #uploaded}).</li>
  *   <li>One virtual thread ("sealer") seals batches older than {@code sealAfter}, checks for
  *       fencing and writes checkpoints.</li>
+ *   <li>The sequential coalescer (optional) is driven under {@link #writeOrder}; readers overlay
+ *       its clusters under its own short lock (docs/coalescer.md).</li>
  * </ul>
  */
 public final class LogStructuredVolume implements Volume {
