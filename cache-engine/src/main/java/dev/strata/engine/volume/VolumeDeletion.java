@@ -41,7 +41,7 @@ final class VolumeDeletion {
     }
 
     /** @return the number of keys deleted */
-    static int delete(ObjectStore store, String volume, String requester) throws IOException {
+    static int delete(ObjectStore store, String volume, String requester, ProgressListener progress) throws IOException {
         VolumeKeys keys = new VolumeKeys(volume);
         boolean resuming = isBeingDeleted(store, keys);
         Superblock sb = null;
@@ -83,6 +83,7 @@ final class VolumeDeletion {
         int deleted = 0;
         for (String key : rest) {
             store.delete(key);
+            progress.progress(deleted + 1, rest.size());
             if (++deleted % 1000 == 0) {
                 LOG.log(System.Logger.Level.INFO, "deleting volume " + volume + ": " + deleted + " of " + rest.size() + " keys");
             }

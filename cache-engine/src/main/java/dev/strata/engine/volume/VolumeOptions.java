@@ -1,5 +1,6 @@
 package dev.strata.engine.volume;
 
+import dev.strata.engine.gc.GcOptions;
 import dev.strata.engine.journal.JournalOptions;
 import dev.strata.engine.readcache.ReadCacheOptions;
 import java.time.Duration;
@@ -19,13 +20,14 @@ import java.time.Duration;
  * @param flushMode           what FLUSH waits for
  * @param journal             the local journal's options
  * @param readCache           the node's read cache (docs/read-cache.md); size 0 disables it
+ * @param gc                  the garbage collector's options (docs/gc.md)
  * @param coalescerClusterBytes cluster size of the sequential write coalescer (docs/coalescer.md),
  *                            a multiple of 4096 up to 4 MiB; 0 turns it off
  * @param coalescerStreams    sequential streams the coalescer follows at once (open clusters)
  */
 public record VolumeOptions(int objectBytes, int maxExtentsPerObject, Duration sealAfter, int maxUploadsInFlight,
         int maxPendingBatches, int checkpointEveryObjects, FlushMode flushMode, JournalOptions journal,
-        ReadCacheOptions readCache, int coalescerClusterBytes, int coalescerStreams) {
+        ReadCacheOptions readCache, GcOptions gc, int coalescerClusterBytes, int coalescerStreams) {
 
     /** Default coalescer cluster size (docs/coalescer.md, "Default"). */
     public static final int DEFAULT_COALESCER_CLUSTER_BYTES = 0;
@@ -34,9 +36,17 @@ public record VolumeOptions(int objectBytes, int maxExtentsPerObject, Duration s
     /** With the default coalescer. */
     public VolumeOptions(int objectBytes, int maxExtentsPerObject, Duration sealAfter, int maxUploadsInFlight,
             int maxPendingBatches, int checkpointEveryObjects, FlushMode flushMode, JournalOptions journal,
+            ReadCacheOptions readCache, GcOptions gc) {
+        this(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects,
+                flushMode, journal, readCache, gc, DEFAULT_COALESCER_CLUSTER_BYTES, DEFAULT_COALESCER_STREAMS);
+    }
+
+    /** Without GC settings: the default collector. */
+    public VolumeOptions(int objectBytes, int maxExtentsPerObject, Duration sealAfter, int maxUploadsInFlight,
+            int maxPendingBatches, int checkpointEveryObjects, FlushMode flushMode, JournalOptions journal,
             ReadCacheOptions readCache) {
         this(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects,
-                flushMode, journal, readCache, DEFAULT_COALESCER_CLUSTER_BYTES, DEFAULT_COALESCER_STREAMS);
+                flushMode, journal, readCache, GcOptions.defaults());
     }
 
     /** Without read cache settings: the default cache. */
@@ -57,6 +67,9 @@ public record VolumeOptions(int objectBytes, int maxExtentsPerObject, Duration s
     public VolumeOptions {
         if (readCache == null) {
             readCache = ReadCacheOptions.disabled();
+        }
+        if (gc == null) {
+            gc = GcOptions.defaults();
         }
         if (objectBytes < 64 * 1024 || objectBytes % 4096 != 0) {
             throw new IllegalArgumentException("objectBytes must be a multiple of 4096 and at least 64 KiB: " + objectBytes);
@@ -82,43 +95,47 @@ public record VolumeOptions(int objectBytes, int maxExtentsPerObject, Duration s
     }
 
     public VolumeOptions withObjectBytes(int v) {
-        return new VolumeOptions(v, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal, readCache, coalescerClusterBytes, coalescerStreams);
+        return new VolumeOptions(v, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal, readCache, gc, coalescerClusterBytes, coalescerStreams);
     }
 
     public VolumeOptions withSealAfter(Duration v) {
-        return new VolumeOptions(objectBytes, maxExtentsPerObject, v, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal, readCache, coalescerClusterBytes, coalescerStreams);
+        return new VolumeOptions(objectBytes, maxExtentsPerObject, v, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal, readCache, gc, coalescerClusterBytes, coalescerStreams);
     }
 
     public VolumeOptions withMaxPendingBatches(int v) {
-        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, v, checkpointEveryObjects, flushMode, journal, readCache, coalescerClusterBytes, coalescerStreams);
+        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, v, checkpointEveryObjects, flushMode, journal, readCache, gc, coalescerClusterBytes, coalescerStreams);
     }
 
     public VolumeOptions withCheckpointEveryObjects(int v) {
-        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, v, flushMode, journal, readCache, coalescerClusterBytes, coalescerStreams);
+        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, v, flushMode, journal, readCache, gc, coalescerClusterBytes, coalescerStreams);
     }
 
     public VolumeOptions withFlushMode(FlushMode v) {
-        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, v, journal, readCache, coalescerClusterBytes, coalescerStreams);
+        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, v, journal, readCache, gc, coalescerClusterBytes, coalescerStreams);
     }
 
     public VolumeOptions withJournal(JournalOptions v) {
-        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, v, readCache, coalescerClusterBytes, coalescerStreams);
+        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, v, readCache, gc, coalescerClusterBytes, coalescerStreams);
     }
 
     public VolumeOptions withMaxExtentsPerObject(int v) {
-        return new VolumeOptions(objectBytes, v, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal, readCache, coalescerClusterBytes, coalescerStreams);
+        return new VolumeOptions(objectBytes, v, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal, readCache, gc, coalescerClusterBytes, coalescerStreams);
     }
 
     public VolumeOptions withReadCache(ReadCacheOptions v) {
-        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal, v, coalescerClusterBytes, coalescerStreams);
+        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal, v, gc, coalescerClusterBytes, coalescerStreams);
+    }
+
+    public VolumeOptions withGc(GcOptions v) {
+        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal, readCache, v, coalescerClusterBytes, coalescerStreams);
     }
 
     /** The sequential write coalescer with clusters of {@code clusterBytes} (0: off). docs/coalescer.md. */
     public VolumeOptions withCoalescer(int clusterBytes) {
-        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal, readCache, clusterBytes, coalescerStreams);
+        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal, readCache, gc, clusterBytes, coalescerStreams);
     }
 
     public VolumeOptions withCoalescerStreams(int streams) {
-        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal, readCache, coalescerClusterBytes, streams);
+        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal, readCache, gc, coalescerClusterBytes, streams);
     }
 }
