@@ -1,5 +1,6 @@
 package dev.strata.engine.volume;
 
+import dev.strata.engine.coalescer.SequentialCoalescer;
 import dev.strata.engine.extentmap.ExtentMap;
 import dev.strata.engine.extentmap.Locations;
 import dev.strata.engine.gc.GcReport;
@@ -48,6 +49,8 @@ import java.util.concurrent.locks.ReentrantLock;
  *   <li>Upload completions arrive on uploader threads in object order ({@link #uploaded}).</li>
  *   <li>One virtual thread ("sealer") seals batches older than {@code sealAfter}, checks for
  *       fencing and writes checkpoints.</li>
+ *   <li>The sequential coalescer (optional) is driven under {@link #writeOrder}; readers overlay
+ *       its clusters under its own short lock (docs/coalescer.md).</li>
  * </ul>
  */
 public final class LogStructuredVolume implements Volume {
@@ -81,6 +84,8 @@ public final class LogStructuredVolume implements Volume {
     private final VolumeStats stats = new VolumeStats();
     /** A clone's parent snapshot: unmapped LBAs read from it. Null for a plain volume. */
     private final SnapshotView parent;
+    /** Small sequential writes gather here before the journal (docs/coalescer.md); null when off. Guarded by writeOrder. */
+    private final SequentialCoalescer coalescer;
 
     private Journal journal;
     /** Guarded by batchLock. */
@@ -93,6 +98,7 @@ public final class LogStructuredVolume implements Volume {
     private volatile boolean closed;
     private volatile String fencedBy;
     private final AtomicBoolean checkpointRunning = new AtomicBoolean();
+    private final AtomicBoolean coalescerWriteOutRunning = new AtomicBoolean();
     /** The last object of the volume when this writer opened it: the fence its epoch record sets for earlier epochs. */
     private final long openedAfterSeq;
     private volatile long lastCheckpointSeq;
@@ -143,6 +149,8 @@ public final class LogStructuredVolume implements Volume {
         this.pins = new SnapshotPins(store, keys);
         this.gc = readOnly ? null
                 : new GarbageCollector(this, store, keys, options.gc(), retired, pins, buffers, options.maxExtentsPerObject());
+        this.coalescer = readOnly || options.coalescerClusterBytes() == 0 ? null
+                : new SequentialCoalescer(options.coalescerClusterBytes(), options.coalescerStreams(), this::writeRecords);
     }
 
     /** Reads of uploaded objects go through the node's read cache (called once, before {@link #start}). */
@@ -238,6 +246,34 @@ public final class LogStructuredVolume implements Volume {
         int length = dst.remaining();
         checkOpen();
         checkRange("read", offset, length);
+        if (coalescer != null) {
+            readCoalesced(offset, dst, length);
+        } else {
+            readStored(offset, dst, length);
+        }
+        stats.reads.increment();
+        stats.bytesRead.add(length);
+    }
+
+    /** Reads what the map says, then what unfinished clusters hold on top (read-your-writes). */
+    private void readCoalesced(long offset, ByteBuffer dst, int length) throws IOException {
+        int at = dst.position();
+        long generation = coalescer.generation();
+        readStored(offset, dst, length);
+        if (!coalescer.overlay(offset, dst, at, length, generation)) {
+            // A cluster was written out and dropped meanwhile: again, with clusters held still.
+            coalescer.lock().lock();
+            try {
+                dst.position(at);
+                readStored(offset, dst, length);
+                coalescer.overlay(offset, dst, at, length, generation);
+            } finally {
+                coalescer.lock().unlock();
+            }
+        }
+    }
+
+    private void readStored(long offset, ByteBuffer dst, int length) throws IOException {
         long lba = offset / SECTOR_SIZE;
         long sectors = length / SECTOR_SIZE;
         List<long[]> runs = new ArrayList<>(4);
@@ -257,8 +293,6 @@ public final class LogStructuredVolume implements Volume {
                 readMapped(run[0], run[2], dst, bytes);
             }
         }
-        stats.reads.increment();
-        stats.bytesRead.add(length);
     }
 
     private void readMapped(long lba, long location, ByteBuffer dst, int bytes) throws IOException {
@@ -291,28 +325,11 @@ public final class LogStructuredVolume implements Volume {
         int length = src.remaining();
         checkWritable();
         checkRange("write", offset, length);
-        long lba = offset / SECTOR_SIZE;
-        long last = 0;
-        ByteBuffer rest = src.duplicate();
+        long last;
         writeOrder.lock();
         try {
             checkWritable();
-            do {
-                // Cut the record to what the open batch can still take, so objects fill up.
-                int n = Math.min(Math.min(rest.remaining(), roomInOpenBatch()), maxRecordBytes) / SECTOR_SIZE * SECTOR_SIZE;
-                ByteBuffer chunk = rest.slice(rest.position(), n);
-                long seq = appendToJournal(lba, n / SECTOR_SIZE, RecordKind.WRITE, chunk.duplicate());
-                batchLock.lock();
-                try {
-                    addWrite(batchFor(n), seq, lba, chunk);
-                    lastJournalSeq = seq;
-                } finally {
-                    batchLock.unlock();
-                }
-                last = seq;
-                rest.position(rest.position() + n);
-                lba += n / SECTOR_SIZE;
-            } while (rest.hasRemaining());
+            last = coalescer != null ? coalescer.write(offset, src.duplicate(), fua) : writeRecords(offset, src.duplicate());
         } finally {
             writeOrder.unlock();
         }
@@ -322,6 +339,52 @@ public final class LogStructuredVolume implements Volume {
         if (fua) {
             awaitDurable(last);
         }
+    }
+
+    /** writeOrder held. Journal records, batch and map for {@code rest}; the last record's journal sequence number. */
+    private long writeRecords(long offset, ByteBuffer rest) throws IOException {
+        long lba = offset / SECTOR_SIZE;
+        long last = 0;
+        do {
+            // Cut the record to what the open batch can still take, so objects fill up.
+            int n = Math.min(Math.min(rest.remaining(), roomInOpenBatch()), maxRecordBytes) / SECTOR_SIZE * SECTOR_SIZE;
+            ByteBuffer chunk = rest.slice(rest.position(), n);
+            long seq = appendToJournal(lba, n / SECTOR_SIZE, RecordKind.WRITE, chunk.duplicate());
+            batchLock.lock();
+            try {
+                addWrite(batchFor(n), seq, lba, chunk);
+                lastJournalSeq = seq;
+            } finally {
+                batchLock.unlock();
+            }
+            last = seq;
+            rest.position(rest.position() + n);
+            lba += n / SECTOR_SIZE;
+        } while (rest.hasRemaining());
+        return last;
+    }
+
+    /** Writes out what the coalescer holds that is not yet in the journal (FLUSH, snapshot, flush to bucket, close). */
+    private void writeOutCoalesced() throws IOException {
+        if (coalescer != null) {
+            writeOrder.lock();
+            try {
+                checkOpen();
+                coalescer.writeOutPending();
+            } finally {
+                writeOrder.unlock();
+            }
+        }
+    }
+
+    /** The journal's counters (benchmarks: journal writes and fdatasyncs). */
+    public dev.strata.engine.journal.JournalStats journalStats() {
+        return journal.stats();
+    }
+
+    /** Coalescer counters, or null when it is off. */
+    public SequentialCoalescer.Stats coalescerStats() {
+        return coalescer == null ? null : coalescer.stats();
     }
 
     @Override
@@ -345,6 +408,9 @@ public final class LogStructuredVolume implements Volume {
         writeOrder.lock();
         try {
             checkWritable();
+            if (coalescer != null) {
+                coalescer.beforeOtherWrite(offset, length);
+            }
             while (remaining > 0) {
                 int n = (int) Math.min(remaining, MAX_NO_DATA_SECTORS);
                 long seq = appendToJournal(lba, n, rk, null);
@@ -373,6 +439,7 @@ public final class LogStructuredVolume implements Volume {
         if (readOnly) {
             return;
         }
+        writeOutCoalesced();
         awaitDurable(journal.lastAppendedSeq());
         stats.flushes.increment();
         if (options.flushMode() == VolumeOptions.FlushMode.BUCKET) {
@@ -386,6 +453,7 @@ public final class LogStructuredVolume implements Volume {
         if (readOnly) {
             return;
         }
+        writeOutCoalesced();
         long through;
         batchLock.lock();
         try {
@@ -401,6 +469,9 @@ public final class LogStructuredVolume implements Volume {
     public List<AllocationRun> allocation(long offset, long length, int maxRuns) throws IOException {
         checkOpen();
         checkRange("block status", offset, length);
+        if (coalescer != null && !readOnly && !closed && fencedBy == null) {
+            writeOutCoalesced(); // coalesced bytes are allocated too
+        }
         AllocationRuns runs = new AllocationRuns(maxRuns, parent != null);
         mapLock.lock();
         try {
@@ -547,6 +618,7 @@ public final class LogStructuredVolume implements Volume {
                 return;
             }
             try {
+                writeOutCoalescedIfOld();
                 sealIfOld();
                 // A LIST every 30 s: a stale writer stops taking writes within that; its uploads are fenced anyway.
                 if (System.nanoTime() - lastFenceCheck > 30_000_000_000L) {
@@ -561,6 +633,35 @@ public final class LogStructuredVolume implements Volume {
                     LOG.log(System.Logger.Level.WARNING, keys.volume() + ": background task failed: " + e);
                 }
             }
+        }
+    }
+
+    /**
+     * Coalesced bytes wait at most the journal's sync interval before they go to the journal. On
+     * its own virtual thread: a write-out may wait for journal space, which only the sealer's
+     * sealing and the uploads free, so the sealer itself must never wait for it.
+     */
+    private void writeOutCoalescedIfOld() {
+        if (coalescer != null && coalescer.hasPendingOlderThan(options.journal().syncInterval().toNanos())
+                && coalescerWriteOutRunning.compareAndSet(false, true)) {
+            Thread.ofVirtual().name("coalescer-" + keys.volume()).start(() -> {
+                try {
+                    writeOrder.lock();
+                    try {
+                        if (!closed && fencedBy == null) {
+                            coalescer.writeOutPending();
+                        }
+                    } finally {
+                        writeOrder.unlock();
+                    }
+                } catch (IOException | RuntimeException e) {
+                    if (!closed) {
+                        LOG.log(System.Logger.Level.WARNING, keys.volume() + ": coalescer write-out failed: " + e);
+                    }
+                } finally {
+                    coalescerWriteOutRunning.set(false);
+                }
+            });
         }
     }
 
@@ -744,6 +845,7 @@ public final class LogStructuredVolume implements Volume {
     public SnapshotRecord createSnapshot(String name) throws IOException {
         VolumeKeys.validateSnapshotName(name);
         checkWritable();
+        writeOutCoalesced();
         MapCapture c = captureMap(true);
         try {
             awaitCaptured(c.referenced());
@@ -1030,6 +1132,9 @@ public final class LogStructuredVolume implements Volume {
      */
     void crashForTest(boolean powerCut) {
         stopBackground();
+        if (coalescer != null) {
+            coalescer.crash(); // its pending bytes were never in the journal
+        }
         if (journal != null) {
             journal.crashForTest(powerCut);
         }

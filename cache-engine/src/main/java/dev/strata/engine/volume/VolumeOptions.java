@@ -21,10 +21,25 @@ import java.time.Duration;
  * @param journal             the local journal's options
  * @param readCache           the node's read cache (docs/read-cache.md); size 0 disables it
  * @param gc                  the garbage collector's options (docs/gc.md)
+ * @param coalescerClusterBytes cluster size of the sequential write coalescer (docs/coalescer.md),
+ *                            a multiple of 4096 up to 4 MiB; 0 turns it off
+ * @param coalescerStreams    sequential streams the coalescer follows at once (open clusters)
  */
 public record VolumeOptions(int objectBytes, int maxExtentsPerObject, Duration sealAfter, int maxUploadsInFlight,
         int maxPendingBatches, int checkpointEveryObjects, FlushMode flushMode, JournalOptions journal,
-        ReadCacheOptions readCache, GcOptions gc) {
+        ReadCacheOptions readCache, GcOptions gc, int coalescerClusterBytes, int coalescerStreams) {
+
+    /** Default coalescer cluster size (docs/coalescer.md, "Default"). */
+    public static final int DEFAULT_COALESCER_CLUSTER_BYTES = 0;
+    public static final int DEFAULT_COALESCER_STREAMS = 4;
+
+    /** With the default coalescer. */
+    public VolumeOptions(int objectBytes, int maxExtentsPerObject, Duration sealAfter, int maxUploadsInFlight,
+            int maxPendingBatches, int checkpointEveryObjects, FlushMode flushMode, JournalOptions journal,
+            ReadCacheOptions readCache, GcOptions gc) {
+        this(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects,
+                flushMode, journal, readCache, gc, DEFAULT_COALESCER_CLUSTER_BYTES, DEFAULT_COALESCER_STREAMS);
+    }
 
     /** Without GC settings: the default collector. */
     public VolumeOptions(int objectBytes, int maxExtentsPerObject, Duration sealAfter, int maxUploadsInFlight,
@@ -63,6 +78,11 @@ public record VolumeOptions(int objectBytes, int maxExtentsPerObject, Duration s
             throw new IllegalArgumentException("invalid volume options " + toStringShort(objectBytes, maxExtentsPerObject,
                     maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects));
         }
+        if (coalescerClusterBytes < 0 || coalescerClusterBytes % 4096 != 0 || coalescerClusterBytes > 4 << 20
+                || coalescerStreams < 1 || coalescerStreams > 64) {
+            throw new IllegalArgumentException("coalescer cluster size must be 0 (off) or a multiple of 4096 up to 4 MiB, "
+                    + "streams 1-64: " + coalescerClusterBytes + ", " + coalescerStreams);
+        }
     }
 
     private static String toStringShort(int a, int b, int c, int d, int e) {
@@ -75,38 +95,47 @@ public record VolumeOptions(int objectBytes, int maxExtentsPerObject, Duration s
     }
 
     public VolumeOptions withObjectBytes(int v) {
-        return new VolumeOptions(v, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal, readCache, gc);
+        return new VolumeOptions(v, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal, readCache, gc, coalescerClusterBytes, coalescerStreams);
     }
 
     public VolumeOptions withSealAfter(Duration v) {
-        return new VolumeOptions(objectBytes, maxExtentsPerObject, v, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal, readCache, gc);
+        return new VolumeOptions(objectBytes, maxExtentsPerObject, v, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal, readCache, gc, coalescerClusterBytes, coalescerStreams);
     }
 
     public VolumeOptions withMaxPendingBatches(int v) {
-        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, v, checkpointEveryObjects, flushMode, journal, readCache, gc);
+        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, v, checkpointEveryObjects, flushMode, journal, readCache, gc, coalescerClusterBytes, coalescerStreams);
     }
 
     public VolumeOptions withCheckpointEveryObjects(int v) {
-        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, v, flushMode, journal, readCache, gc);
+        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, v, flushMode, journal, readCache, gc, coalescerClusterBytes, coalescerStreams);
     }
 
     public VolumeOptions withFlushMode(FlushMode v) {
-        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, v, journal, readCache, gc);
+        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, v, journal, readCache, gc, coalescerClusterBytes, coalescerStreams);
     }
 
     public VolumeOptions withJournal(JournalOptions v) {
-        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, v, readCache, gc);
+        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, v, readCache, gc, coalescerClusterBytes, coalescerStreams);
     }
 
     public VolumeOptions withMaxExtentsPerObject(int v) {
-        return new VolumeOptions(objectBytes, v, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal, readCache, gc);
+        return new VolumeOptions(objectBytes, v, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal, readCache, gc, coalescerClusterBytes, coalescerStreams);
     }
 
     public VolumeOptions withReadCache(ReadCacheOptions v) {
-        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal, v, gc);
+        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal, v, gc, coalescerClusterBytes, coalescerStreams);
     }
 
     public VolumeOptions withGc(GcOptions v) {
-        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal, readCache, v);
+        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal, readCache, v, coalescerClusterBytes, coalescerStreams);
+    }
+
+    /** The sequential write coalescer with clusters of {@code clusterBytes} (0: off). docs/coalescer.md. */
+    public VolumeOptions withCoalescer(int clusterBytes) {
+        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal, readCache, gc, clusterBytes, coalescerStreams);
+    }
+
+    public VolumeOptions withCoalescerStreams(int streams) {
+        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal, readCache, gc, coalescerClusterBytes, streams);
     }
 }

@@ -74,7 +74,7 @@ class KillNineRecoveryTest {
                 ops.add(KillNineWriter.op(seed, i));
             }
             StrataEngine engine = new StrataEngine(new LocalDirectoryObjectStore(bucket), local, "kill9-node");
-            try (LogStructuredVolume v = engine.openForWrite(KillNineWriter.VOLUME, KillNineWriter.options(), false)) {
+            try (LogStructuredVolume v = engine.openForWrite(KillNineWriter.VOLUME, KillNineWriter.options(seed), false)) {
                 long[] got = readAll(v);
                 VolumeModel m = model;
                 for (VolumeModel.Op op : ops) {

@@ -10,7 +10,8 @@ import java.util.SplittableRandom;
  * The child process of {@link KillNineRecoveryTest}: writes a deterministic sequence of
  * operations (from a seed) to a volume as fast as it can, flushing every 32, and prints
  * {@code DURABLE n} after each flush returns. The parent kills it with SIGKILL at a random
- * moment and checks what a restart recovers.
+ * moment and checks what a restart recovers. Even seeds run with the sequential coalescer on and
+ * write a database-like log (one sector at a time, sequentially) between their random writes.
  */
 public final class KillNineWriter {
     static final int SECTORS = 64 * 2048; // 64 MiB
@@ -19,6 +20,12 @@ public final class KillNineWriter {
 
     /** Operation {@code index} of the stream of {@code seed}: (lba, sectors, tagBase). */
     static VolumeModel.Op op(long seed, int index) {
+        if (seed % 2 == 0 && index % 4 != 3) {
+            // The log: its p-th sector, p counting the log's operations before this one.
+            long p = index - (index + 1) / 4;
+            long lba = (seed * 7919 + p) % (SECTORS - 1);
+            return new VolumeModel.Op(lba, 1, ((seed << 40) | ((long) index << 12)));
+        }
         SplittableRandom r = new SplittableRandom(seed * 1_000_003L + index);
         int sectors = r.nextInt(10) == 0 ? 1 + r.nextInt(256) : 8;
         // Nine in ten land in a 4 MiB hot region: objects die fast and GC has work within a second.
@@ -32,13 +39,14 @@ public final class KillNineWriter {
     /**
      * Small objects and frequent checkpoints; garbage collection runs every 50 ms, compacts
      * anything under 90 % live and deletes with no grace, so the kill often lands inside a GC
-     * pass (copying, committing, or deleting).
+     * pass (copying, committing, or deleting). Even seeds with the sequential coalescer on.
      */
-    static VolumeOptions options() {
+    static VolumeOptions options(long seed) {
         return VolumeOptions.defaults().withObjectBytes(1024 * 1024).withSealAfter(Duration.ofMillis(200))
                 .withCheckpointEveryObjects(4)
                 .withGc(dev.strata.engine.gc.GcOptions.defaults().withInterval(Duration.ofMillis(50)).withLiveThreshold(0.9)
-                        .withDeleteGrace(Duration.ZERO).withPacing(1L << 30, 10_000));
+                        .withDeleteGrace(Duration.ZERO).withPacing(1L << 30, 10_000))
+                .withCoalescer(seed % 2 == 0 ? 16384 : 0);
     }
 
     public static void main(String[] args) throws Exception {
@@ -49,7 +57,7 @@ public final class KillNineWriter {
         if (!engine.exists(VOLUME)) {
             engine.createVolume(VOLUME, (long) SECTORS * 512);
         }
-        LogStructuredVolume v = engine.openForWrite(VOLUME, options(), false);
+        LogStructuredVolume v = engine.openForWrite(VOLUME, options(seed), false);
         System.out.println("OPEN");
         System.out.flush();
         ByteBuffer buf = ByteBuffer.allocateDirect(256 * 512);

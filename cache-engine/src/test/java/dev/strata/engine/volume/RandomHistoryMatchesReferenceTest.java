@@ -25,6 +25,11 @@ import org.junit.jupiter.api.io.TempDir;
  * checked against {@link VolumeModel}. After every crash the volume must come back as exactly
  * the state after some prefix of the acknowledged operations that includes every durable one.
  *
+ * <p>The sequential write coalescer (docs/coalescer.md) is on for about half the seeds (its own
+ * random source: {@code -Dstrata.model.coalescer=on|off|random}); those seeds also write
+ * sequential streams of small writes. {@link #coalescedSequentialHistoriesRecoverAsPrefixes}
+ * runs more seeds with it always on ({@code -Dstrata.model.coalescerSeeds=N}, default 300).
+ *
  * <p>Seeds: {@code -Dstrata.model.seeds=N} (default 3000) starting at
  * {@code -Dstrata.model.firstSeed}; a failing seed is printed and replays alone with
  * {@code -Dstrata.model.seed=S}.
@@ -47,7 +52,7 @@ class RandomHistoryMatchesReferenceTest {
         Path root = Files.isDirectory(Path.of("/dev/shm")) && Files.isWritable(Path.of("/dev/shm"))
                 ? Files.createTempDirectory(Path.of("/dev/shm"), "strata-model-") : tmp;
         try {
-            runSeeds(root, start, count);
+            runSeeds(root, start, count, System.getProperty("strata.model.coalescer", "random"));
         } finally {
             if (root != tmp) {
                 deleteTree(root);
@@ -68,6 +73,33 @@ class RandomHistoryMatchesReferenceTest {
         }
     }
 
+    /**
+     * The engine model with the coalescer always on and sequential streams of small writes in
+     * every history: after every crash, the state is a prefix of the writes that includes every
+     * durable one, though unfinished clusters lose their pending bytes.
+     */
+    @Test
+    void coalescedSequentialHistoriesRecoverAsPrefixes() throws Exception {
+        String one = System.getProperty("strata.model.seed");
+        int count = one != null ? 1 : Integer.getInteger("strata.model.coalescerSeeds", 300);
+        long start = one != null ? Long.parseLong(one) : 1_000_001;
+        Path root = Files.isDirectory(Path.of("/dev/shm")) && Files.isWritable(Path.of("/dev/shm"))
+                ? Files.createTempDirectory(Path.of("/dev/shm"), "strata-model-c-") : tmp;
+        try {
+            runSeeds(root, start, count, "on");
+        } finally {
+            if (root != tmp) {
+                deleteTree(root);
+            }
+        }
+        if (count >= 20 && COALESCED.get() == 0) {
+            fail("no write was coalesced");
+        }
+    }
+
+    /** Writes coalesced over every run. */
+    private static final java.util.concurrent.atomic.AtomicLong COALESCED = new java.util.concurrent.atomic.AtomicLong();
+
     /** Explicit GC passes' objects compacted, GC objects written and objects deleted, over every run. */
     private static final java.util.concurrent.atomic.AtomicLongArray GC_TOTALS = new java.util.concurrent.atomic.AtomicLongArray(3);
 
@@ -84,7 +116,7 @@ class RandomHistoryMatchesReferenceTest {
                 s3.createBucket(bucket);
                 ObjectStore store = new dev.strata.engine.store.S3ObjectStore(s3.config(bucket).build());
                 try {
-                    new Run(seed, tmp.resolve("s3-seed-" + seed), store).run();
+                    new Run(seed, tmp.resolve("s3-seed-" + seed), store, "random").run();
                 } catch (Throwable t) {
                     throw new AssertionError("S3 model seed " + seed + " failed: " + t, t);
                 }
@@ -93,7 +125,7 @@ class RandomHistoryMatchesReferenceTest {
     }
 
     /** Seeds run on a few threads at once (each its own store, node and volume); the smallest failing seed is reported. */
-    private void runSeeds(Path root, long start, int count) throws Exception {
+    private void runSeeds(Path root, long start, int count, String coalescer) throws Exception {
         int threads = Integer.getInteger("strata.model.threads", Math.max(2, Runtime.getRuntime().availableProcessors()));
         java.util.concurrent.atomic.AtomicLong next = new java.util.concurrent.atomic.AtomicLong(start);
         java.util.concurrent.ConcurrentSkipListMap<Long, Throwable> failures = new java.util.concurrent.ConcurrentSkipListMap<>();
@@ -111,7 +143,7 @@ class RandomHistoryMatchesReferenceTest {
                     }
                     Path dir = root.resolve("seed-" + seed);
                     try {
-                        Run run = new Run(seed, dir);
+                        Run run = new Run(seed, dir, coalescer);
                         run.run();
                         run.addCacheTotals(CACHE_TOTALS);
                         deleteTree(dir);
@@ -179,16 +211,31 @@ class RandomHistoryMatchesReferenceTest {
         /** GC's own draws, so the write history of a seed does not depend on them. */
         private SplittableRandom gcRnd;
 
-        Run(long seed, Path dir) throws IOException {
-            this(seed, dir, new LocalDirectoryObjectStore(dir.resolve("bucket")));
+        /** Draws of the coalescer's settings and of sequential streams (the history's own draws are unchanged). */
+        private final SplittableRandom seqRnd;
+        private final boolean coalesced;
+        private final long[] streamEnds;
+
+        Run(long seed, Path dir, String coalescer) throws IOException {
+            this(seed, dir, new LocalDirectoryObjectStore(dir.resolve("bucket")), coalescer);
         }
 
-        Run(long seed, Path dir, ObjectStore store) {
+        Run(long seed, Path dir, ObjectStore store, String coalescer) {
             this.seed = seed;
             this.rnd = new SplittableRandom(seed);
             this.dir = dir;
             this.store = store;
+            this.seqRnd = new SplittableRandom(seed ^ 0xC0A1E5CE5EEDL);
+            this.coalesced = coalescer.equals("on") || (coalescer.equals("random") && seqRnd.nextBoolean());
+            int[] clusterSizes = {4096, 8192, 16384, 65536};
+            int clusterBytes = coalesced ? clusterSizes[seqRnd.nextInt(clusterSizes.length)] : 0;
+            this.streamEnds = new long[1 + seqRnd.nextInt(5)];
+            for (int i = 0; i < streamEnds.length; i++) {
+                streamEnds[i] = seqRnd.nextInt(SECTORS);
+            }
             this.options = VolumeOptions.defaults()
+                    .withCoalescer(clusterBytes)
+                    .withCoalescerStreams(1 + seqRnd.nextInt(6))
                     .withObjectBytes(64 * 1024 * (1 + rnd.nextInt(4)))
                     .withMaxExtentsPerObject(16 + rnd.nextInt(200))
                     .withSealAfter(Duration.ofMillis(rnd.nextBoolean() ? 5 + rnd.nextInt(50) : 10_000))
@@ -233,6 +280,7 @@ class RandomHistoryMatchesReferenceTest {
 
         void run() throws Exception {
             engine = newEngine();
+            trace.append("coalescer=").append(options.coalescerClusterBytes()).append('/').append(options.coalescerStreams()).append(';');
             engine.createVolume(VOLUME, (long) SECTORS * SectorPattern.SECTOR);
             volume = engine.openForWrite(VOLUME, options, false);
             int steps = 40 + rnd.nextInt(160);
@@ -250,6 +298,9 @@ class RandomHistoryMatchesReferenceTest {
                 }
             }
             trace.append("close;");
+            if (volume.coalescerStats() != null) {
+                COALESCED.addAndGet(volume.coalescerStats().writesCoalesced.sum());
+            }
             volume.close();
             // The bucket alone, read-only, on a node that never saw the volume: exactly the model.
             StrataEngine readerEngine = new StrataEngine(store, dir.resolve("reader"), "reader");
@@ -296,7 +347,17 @@ class RandomHistoryMatchesReferenceTest {
             }
             int r = rnd.nextInt(100);
             if (r < 38) {
-                write(randomLba(), randomLength(), rnd.nextInt(10) == 0);
+                long lba = randomLba();
+                int sectors = randomLength();
+                boolean fua = rnd.nextInt(10) == 0;
+                if (coalesced && seqRnd.nextInt(4) != 0) {
+                    // A sequential stream goes on: small writes, now and then one straddling a cluster or larger.
+                    int s = seqRnd.nextInt(streamEnds.length);
+                    lba = streamEnds[s] < SECTORS ? streamEnds[s] : seqRnd.nextInt(SECTORS);
+                    sectors = seqRnd.nextInt(12) == 0 ? 1 + seqRnd.nextInt(300) : 1 + seqRnd.nextInt(8);
+                    streamEnds[s] = Math.min(SECTORS, lba + sectors);
+                }
+                write(lba, sectors, fua);
             } else if (r < 48) {
                 overwrite();
             } else if (r < 54) {

@@ -23,6 +23,8 @@ import org.junit.jupiter.api.io.TempDir;
  * through). Every volume and every snapshot is checked against a byte-array reference during
  * and at the end of each run.
  *
+ * <p>Odd seeds run with the sequential coalescer on (docs/coalescer.md).
+ *
  * <p>Seeds: {@code -Dstrata.model.seeds=N} runs max(4, N/10) seeds (each run is a whole family of
  * volumes); {@code -Dstrata.snapclone.seed=S} runs just seed S.
  */
@@ -51,6 +53,8 @@ class RandomSnapshotCloneHistoryMatchesReferenceTest {
 
     private static void run(long seed, Path dir) throws Exception {
         Random r = new Random(seed);
+        // Odd seeds with the sequential coalescer: snapshots and crashes must see through its clusters.
+        VolumeOptions opts = seed % 2 == 1 ? OPTS.withCoalescer(65536).withCoalescerStreams(3) : OPTS;
         StrataEngine engine = new StrataEngine(new LocalDirectoryObjectStore(dir.resolve("bucket")), dir.resolve("node"), "n1");
         Map<String, byte[]> images = new LinkedHashMap<>();
         Map<String, LogStructuredVolume> open = new LinkedHashMap<>();
@@ -58,7 +62,7 @@ class RandomSnapshotCloneHistoryMatchesReferenceTest {
         Map<String, List<String>> clonesOf = new LinkedHashMap<>();
         engine.createVolume("v0", SIZE);
         images.put("v0", new byte[SIZE]);
-        open.put("v0", engine.openForWrite("v0", OPTS, false));
+        open.put("v0", engine.openForWrite("v0", opts, false));
         int names = 0;
         try {
             for (int step = 0; step < 120; step++) {
@@ -87,14 +91,14 @@ class RandomSnapshotCloneHistoryMatchesReferenceTest {
                     engine.cloneVolume(from.substring(0, at), from.substring(at + 1), clone);
                     clonesOf.computeIfAbsent(from, k -> new ArrayList<>()).add(clone);
                     images.put(clone, snapshots.get(from).clone());
-                    open.put(clone, engine.openForWrite(clone, OPTS, false));
+                    open.put(clone, engine.openForWrite(clone, opts, false));
                 } else if (op < 84) {
                     LogStructuredVolume v = open.remove(name);
                     if (v != null) {
                         v.flush(); // what a crash may lose is not what this test is about
                         v.crashForTest(r.nextBoolean());
                     }
-                    open.put(name, engine.openForWrite(name, OPTS, false));
+                    open.put(name, engine.openForWrite(name, opts, false));
                 } else if (op < 88) {
                     LogStructuredVolume v = open.remove(name);
                     if (v != null) {

@@ -29,7 +29,7 @@ final class ServeCommand {
 
     static {
         Set<String> f = new HashSet<>(StoreSettings.FLAGS);
-        f.addAll(Set.of("volume", "size", "socket", "listen", "flush-mode", "control"));
+        f.addAll(Set.of("volume", "size", "socket", "listen", "flush-mode", "control", "coalescer"));
         FLAGS = Set.copyOf(f);
         Set<String> s = new HashSet<>(StoreSettings.SWITCHES);
         s.addAll(Set.of("take-over", "no-socket"));
@@ -55,6 +55,14 @@ final class ServeCommand {
             case "journal" -> { }
             case "bucket" -> options = options.withFlushMode(VolumeOptions.FlushMode.BUCKET);
             default -> throw new Args.UsageException("--flush-mode: 'journal' or 'bucket', not '" + mode + "'");
+        }
+        if (args.has("coalescer")) {
+            String c = args.get("coalescer", "off");
+            long cluster = c.equals("off") || c.equals("0") ? 0 : Args.parseSize("coalescer", c);
+            if (cluster % 4096 != 0 || cluster > 4 << 20) {
+                throw new Args.UsageException("--coalescer: cluster size 'off' or a multiple of 4096 up to 4MiB, not '" + c + "'");
+            }
+            options = options.withCoalescer((int) cluster);
         }
         // Every argument is checked before this point: nothing is created for a command-line mistake.
         // The handlers go in before the volume opens, so a SIGTERM during the open still ends in a clean close.

@@ -16,6 +16,7 @@ public final class StrataMain {
                            --socket PATH (DIR/NAME.sock)  --listen HOST:PORT (TCP too)
                            --control PATH (DIR/node/control/NAME.sock: snapshots, flush, status)
                            --no-socket  --take-over  --flush-mode journal|bucket
+                           --coalescer SIZE|off (sequential write coalescer cluster)
                            S3 instead of DIR/bucket: --s3-bucket B [--s3-endpoint URL]
                            [--s3-region R] [--s3-prefix P] [--s3-path-style]
                            [--s3-credentials-file F]  (or keys in --config FILE);

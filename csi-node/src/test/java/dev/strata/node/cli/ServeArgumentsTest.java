@@ -53,6 +53,9 @@ class ServeArgumentsTest {
         "--listen     | 127.0.0.1:99999| --listen: bad port in '127.0.0.1:99999'",
         "--listen     | 127.0.0.1:http | --listen: bad port in '127.0.0.1:http'",
         "--flush-mode | sometimes      | --flush-mode: 'journal' or 'bucket', not 'sometimes'",
+        "--coalescer  | 1000           | --coalescer: cluster size 'off' or a multiple of 4096 up to 4MiB, not '1000'",
+        "--coalescer  | 8MiB           | --coalescer: cluster size 'off' or a multiple of 4096 up to 4MiB, not '8MiB'",
+        "--coalescer  | lots           | --coalescer: 'lots' is not a size",
         "--s3-region  | eu-west-1      | --s3-region needs --s3-bucket",
     })
     void badArgumentExitsTwoNamingItAndCreatesNothing(String flag, String value, String message) {
