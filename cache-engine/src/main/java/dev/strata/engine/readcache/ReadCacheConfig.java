@@ -23,8 +23,8 @@ public record ReadCacheConfig(Path dir, long sizeBytes, int shards, int blockSiz
         int readaheadGetBlocks) {
 
     public static final int DEFAULT_BLOCK_SIZE = 64 * 1024;
-    static final int DEFAULT_READAHEAD_GETS = 1;
-    static final int DEFAULT_READAHEAD_GET_BLOCKS = 32;
+    static final int DEFAULT_READAHEAD_GETS = 4;
+    static final int DEFAULT_READAHEAD_GET_BLOCKS = 16;
 
     public ReadCacheConfig {
         if (shards < 1 || blockSize < 4096 || blocksPerRegion < 1 || fillThreads < 1 || fillQueue < 1 || readaheadGets < 0
