@@ -184,51 +184,79 @@ public final class ReadCache implements AutoCloseable {
         stats.blockHits.add(hits);
         stats.blockMisses.add(n - hits);
         (hits == n ? stats.readsFullHit : hits == 0 ? stats.readsNoHit : stats.readsPartialHit).increment();
+        readAhead(obj, first, last, source); // first: its GETs overlap with ours
         if (missing != null) {
             readMissing(obj, first, missing, out, source);
         }
         dst.position(dst.position() + length);
-        readAhead(obj, first, last, source);
     }
 
     // ---------------------------------------------------------------- readahead
 
-    /** Blocks fetched ahead of a sequential reader: 2 MiB, so one GET is in flight while the last is answered. */
-    private static final int READAHEAD_BLOCKS = 32;
     /** Per object (by a hash of its identity): {next block a sequential reader reads, first block not yet prefetched}. */
     private final ConcurrentHashMap<Long, long[]> streams = new ConcurrentHashMap<>();
 
     /**
-     * A read that continues the previous read of the same object is sequential: fetch the next
-     * blocks in the background (as single-flight fetches that later readers join), so a cold
-     * sequential reader is not bound to one GET at a time. Random readers never trigger it.
+     * A read that continues the previous read of the same object is sequential: keep
+     * {@code readaheadGets} ranged GETs of {@code readaheadGetBlocks} blocks each in flight ahead
+     * of it (as single-flight fetches that later readers join or hit), issued before the reader
+     * fetches its own misses so that they overlap with its GET. A cold sequential reader is then
+     * bound by the bucket's throughput at that concurrency, not by one GET's latency at a time.
+     * Random readers never trigger it.
      */
     private void readAhead(CachedObject obj, int first, int last, BlockSource source) {
+        int gets = config.readaheadGets();
+        if (gets == 0 || closed) {
+            return;
+        }
+        int getBlocks = config.readaheadGetBlocks();
         int blocks = (int) ((obj.dataBytes() + blockSize - 1) / blockSize);
         long id = obj.objectSeq() * 0x9E3779B97F4A7C15L ^ obj.epoch() * 0xC2B2AE3D27D4EB4FL ^ obj.volumeLow() ^ obj.volumeHigh();
         long[] s = streams.get(id);
-        if (s == null || s[0] != first) {
+        if (s == null) {
             if (streams.size() > 4096) {
                 streams.clear(); // a heuristic's memory: losing it costs one missed readahead per stream
             }
             streams.put(id, new long[] {last + 1, last + 1});
             return;
         }
-        int start = (int) Math.max(s[1], last + 1);
-        s[0] = last + 1; // racing readers of one object only make the heuristic less exact
-        if (start - (last + 1) >= READAHEAD_BLOCKS / 2 || start >= blocks || closed) {
-            return;
+        int start;
+        int end;
+        synchronized (s) {
+            if (s[0] != first) {
+                s[0] = last + 1; // not sequential: a new stream starts here
+                s[1] = last + 1;
+                return;
+            }
+            s[0] = last + 1;
+            start = (int) Math.max(s[1], last + 1);
+            int windowEnd = (int) Math.min(blocks, last + 1L + (long) gets * getBlocks);
+            // Whole GETs only (the object's tail excepted): never a ranged GET smaller than the configured size.
+            end = start;
+            while (end < windowEnd && (end + getBlocks <= windowEnd || windowEnd == blocks)) {
+                end = Math.min(windowEnd, end + getBlocks);
+            }
+            if (end <= start) {
+                return;
+            }
+            s[1] = end;
         }
-        int end = Math.min(blocks, last + 1 + READAHEAD_BLOCKS);
-        s[1] = end;
-        Thread.ofVirtual().name("read-cache-readahead").start(() -> prefetch(obj, start, end, source));
+        for (int from = start; from < end; from += getBlocks) {
+            int a = from;
+            // Claimed here, in the reader's thread: a reader arriving at these blocks finds them in flight.
+            CompletableFuture<ByteBuffer>[] mine = claim(obj, a, Math.min(end, from + getBlocks));
+            if (mine != null) {
+                Thread.ofVirtual().name("read-cache-readahead").start(() -> prefetch(obj, a, mine, source));
+            }
+        }
     }
 
-    /** Fetches blocks [start, end) that are neither cached nor being fetched, in coalesced GETs, and fills them. */
-    private void prefetch(CachedObject obj, int start, int end, BlockSource source) {
+    /** Registers flights for the blocks of [start, end) neither cached nor being fetched; null if there are none. */
+    private CompletableFuture<ByteBuffer>[] claim(CachedObject obj, int start, int end) {
         int n = end - start;
         @SuppressWarnings("unchecked")
         CompletableFuture<ByteBuffer>[] mine = new CompletableFuture[n];
+        boolean any = false;
         for (int i = 0; i < n; i++) {
             BlockKey key = obj.block(start + i);
             if (shardOf(key).contains(key)) {
@@ -236,19 +264,39 @@ public final class ReadCache implements AutoCloseable {
             }
             CompletableFuture<ByteBuffer> f = new CompletableFuture<>();
             if (flights.putIfAbsent(key, f) == null) {
+                if (shardOf(key).contains(key)) {
+                    // Filled (and its old flight removed) since we looked: do not GET it again. A reader
+                    // that joined this flight in between reads the block itself (a cache hit).
+                    flights.remove(key, f);
+                    f.completeExceptionally(new ReadaheadFailed(new IOException("cached meanwhile")));
+                    continue;
+                }
                 mine[i] = f;
-            }
-        }
-        for (CompletableFuture<ByteBuffer> f : mine) {
-            if (f != null) {
+                any = true;
                 stats.readaheadBlocks.increment();
             }
         }
+        return any ? mine : null;
+    }
+
+    /**
+     * Fetches the claimed blocks (coalesced GETs) and fills them. A failure fails their flights
+     * with {@link ReadaheadFailed}: a reader that joined one fetches the block itself, so a
+     * speculative GET never fails a read that its own GET would have answered (and a corrupt
+     * block still fails the read that wants it, with its own GET's error).
+     */
+    private void prefetch(CachedObject obj, int start, CompletableFuture<ByteBuffer>[] mine, BlockSource source) {
         try {
             fetchLedRuns(obj, start, mine, null, source);
         } catch (IOException | RuntimeException | Error e) {
-            // Readers that joined these flights got the error, as they would have from their own GET.
             LOG.log(System.Logger.Level.DEBUG, "readahead of " + obj.key() + " failed: " + e);
+        }
+    }
+
+    /** A readahead fetch failed: whoever joined its flight reads the block on its own. */
+    static final class ReadaheadFailed extends RuntimeException {
+        ReadaheadFailed(Throwable cause) {
+            super("readahead failed: " + cause, cause, false, false);
         }
     }
 
@@ -265,6 +313,11 @@ public final class ReadCache implements AutoCloseable {
 
     /** Misses: lead the blocks nobody is fetching (coalesced GETs), then wait for the others. */
     private void readMissing(CachedObject obj, int first, boolean[] missing, Copy out, BlockSource source) throws IOException {
+        readMissing(obj, first, missing, out, source, 0);
+    }
+
+    private void readMissing(CachedObject obj, int first, boolean[] missing, Copy out, BlockSource source, int attempt)
+            throws IOException {
         int n = missing.length;
         @SuppressWarnings("unchecked")
         CompletableFuture<ByteBuffer>[] mine = new CompletableFuture[n];
@@ -288,11 +341,23 @@ public final class ReadCache implements AutoCloseable {
             throw e;
         }
         fetchLedRuns(obj, first, mine, out, source);
+        boolean[] retry = null;
         for (int i = 0; i < n; i++) {
             if (theirs[i] != null) {
-                out.block(first + i, await(theirs[i], obj, first + i));
+                ByteBuffer data = await(theirs[i], obj, first + i, attempt < 3);
+                if (data == null) {
+                    if (retry == null) {
+                        retry = new boolean[n];
+                    }
+                    retry[i] = true; // a failed readahead: fetch it ourselves
+                    continue;
+                }
+                out.block(first + i, data);
                 stats.flightJoins.increment();
             }
+        }
+        if (retry != null) {
+            readMissing(obj, first, retry, out, source, attempt + 1);
         }
     }
 
@@ -317,7 +382,7 @@ public final class ReadCache implements AutoCloseable {
                 i = j;
             }
         } catch (IOException | RuntimeException | Error e) {
-            failLed(obj, first, mine, e);
+            failLed(obj, first, mine, out == null ? new ReadaheadFailed(e) : e);
             throw e;
         }
     }
@@ -326,8 +391,9 @@ public final class ReadCache implements AutoCloseable {
     private void failLed(CachedObject obj, int first, CompletableFuture<ByteBuffer>[] mine, Throwable e) {
         for (int i = 0; i < mine.length; i++) {
             if (mine[i] != null) {
-                mine[i].completeExceptionally(e);
+                // Removed first: a joiner woken by the error that reads the block again must not find this flight.
                 flights.remove(obj.block(first + i), mine[i]);
+                mine[i].completeExceptionally(e);
             }
         }
     }
@@ -400,13 +466,22 @@ public final class ReadCache implements AutoCloseable {
         }
     }
 
-    private static ByteBuffer await(CompletableFuture<ByteBuffer> f, CachedObject obj, int block) throws IOException {
+    /** The leader's bytes; null if the leader was a readahead that failed and {@code retry} (the caller fetches the block itself). */
+    private static ByteBuffer await(CompletableFuture<ByteBuffer> f, CachedObject obj, int block, boolean retry) throws IOException {
         try {
             return f.get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new InterruptedIOException("interrupted waiting for " + obj.key() + " block " + block);
         } catch (ExecutionException e) {
+            if (e.getCause() instanceof ReadaheadFailed rf) {
+                if (retry) {
+                    return null;
+                }
+                if (rf.getCause() instanceof IOException io) {
+                    throw io;
+                }
+            }
             if (e.getCause() instanceof IOException io) {
                 throw io; // the leader's error (names the object and block) is ours too
             }

@@ -15,16 +15,23 @@ import java.time.Duration;
  * @param persistEvery    a shard's index is rewritten at most this often while it changes (and on close)
  * @param fillThreads     threads writing fills into the cache
  * @param fillQueue       fills waiting for a thread; more are dropped
+ * @param readaheadGets   ranged GETs a sequential reader keeps in flight ahead of itself (0: no readahead)
+ * @param readaheadGetBlocks blocks per readahead GET
  */
 public record ReadCacheConfig(Path dir, long sizeBytes, int shards, int blockSize, int blocksPerRegion,
-        EvictionPolicy.Kind policy, Duration persistEvery, int fillThreads, int fillQueue) {
+        EvictionPolicy.Kind policy, Duration persistEvery, int fillThreads, int fillQueue, int readaheadGets,
+        int readaheadGetBlocks) {
 
     public static final int DEFAULT_BLOCK_SIZE = 64 * 1024;
+    static final int DEFAULT_READAHEAD_GETS = 4;
+    static final int DEFAULT_READAHEAD_GET_BLOCKS = 16;
 
     public ReadCacheConfig {
-        if (shards < 1 || blockSize < 4096 || blocksPerRegion < 1 || fillThreads < 1 || fillQueue < 1) {
+        if (shards < 1 || blockSize < 4096 || blocksPerRegion < 1 || fillThreads < 1 || fillQueue < 1 || readaheadGets < 0
+                || readaheadGetBlocks < 1) {
             throw new IllegalArgumentException("invalid read cache config for " + dir + ": shards " + shards + ", block size "
-                    + blockSize + ", blocks per region " + blocksPerRegion + ", fill threads " + fillThreads + ", fill queue " + fillQueue);
+                    + blockSize + ", blocks per region " + blocksPerRegion + ", fill threads " + fillThreads + ", fill queue "
+                    + fillQueue + ", readahead " + readaheadGets + " x " + readaheadGetBlocks + " blocks");
         }
         if (sizeBytes / shards / blockSize < 1) {
             throw new IllegalArgumentException("read cache " + dir + ": " + sizeBytes + " bytes is less than one "
@@ -36,7 +43,7 @@ public record ReadCacheConfig(Path dir, long sizeBytes, int shards, int blockSiz
     public static ReadCacheConfig defaults(Path dir, long sizeBytes) {
         int shards = (int) Math.max(1, Math.min(16, sizeBytes / DEFAULT_BLOCK_SIZE));
         return new ReadCacheConfig(dir, sizeBytes, shards, DEFAULT_BLOCK_SIZE, 16, EvictionPolicy.Kind.TINY_LFU,
-                Duration.ofSeconds(10), 4, 256);
+                Duration.ofSeconds(10), 4, 256, DEFAULT_READAHEAD_GETS, DEFAULT_READAHEAD_GET_BLOCKS);
     }
 
     public int slotsPerShard() {
@@ -44,18 +51,27 @@ public record ReadCacheConfig(Path dir, long sizeBytes, int shards, int blockSiz
     }
 
     public ReadCacheConfig withShards(int v) {
-        return new ReadCacheConfig(dir, sizeBytes, v, blockSize, blocksPerRegion, policy, persistEvery, fillThreads, fillQueue);
+        return new ReadCacheConfig(dir, sizeBytes, v, blockSize, blocksPerRegion, policy, persistEvery, fillThreads,
+                fillQueue, readaheadGets, readaheadGetBlocks);
     }
 
     public ReadCacheConfig withPolicy(EvictionPolicy.Kind v) {
-        return new ReadCacheConfig(dir, sizeBytes, shards, blockSize, blocksPerRegion, v, persistEvery, fillThreads, fillQueue);
+        return new ReadCacheConfig(dir, sizeBytes, shards, blockSize, blocksPerRegion, v, persistEvery, fillThreads,
+                fillQueue, readaheadGets, readaheadGetBlocks);
     }
 
     public ReadCacheConfig withPersistEvery(Duration v) {
-        return new ReadCacheConfig(dir, sizeBytes, shards, blockSize, blocksPerRegion, policy, v, fillThreads, fillQueue);
+        return new ReadCacheConfig(dir, sizeBytes, shards, blockSize, blocksPerRegion, policy, v, fillThreads,
+                fillQueue, readaheadGets, readaheadGetBlocks);
     }
 
     public ReadCacheConfig withFillQueue(int v) {
-        return new ReadCacheConfig(dir, sizeBytes, shards, blockSize, blocksPerRegion, policy, persistEvery, fillThreads, v);
+        return new ReadCacheConfig(dir, sizeBytes, shards, blockSize, blocksPerRegion, policy, persistEvery, fillThreads, v,
+                readaheadGets, readaheadGetBlocks);
+    }
+
+    public ReadCacheConfig withReadahead(int gets, int getBlocks) {
+        return new ReadCacheConfig(dir, sizeBytes, shards, blockSize, blocksPerRegion, policy, persistEvery, fillThreads, fillQueue,
+                gets, getBlocks);
     }
 }

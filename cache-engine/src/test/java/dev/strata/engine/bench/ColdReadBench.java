@@ -1,43 +1,63 @@
 package dev.strata.engine.bench;
 
 import dev.strata.engine.readcache.ReadCache;
+import dev.strata.engine.readcache.ReadCacheConfig;
 import dev.strata.engine.store.ObjectInfo;
 import dev.strata.engine.store.S3ObjectStore;
 import dev.strata.engine.store.S3ProxyServer;
 import dev.strata.engine.volume.LogStructuredVolume;
 import dev.strata.engine.volume.StrataEngine;
 import dev.strata.engine.volume.VolumeOptions;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
 
 /**
  * Benchmark (not a test), run by bench/read-cache.sh (issue 4, acceptance 2): on a real S3
- * server (S3Proxy, filesystem backend, 127.0.0.1), measured side by side in one run:
+ * server (S3Proxy, filesystem backend, embedded in this JVM on 127.0.0.1), measured side by side:
  * <ol>
  *   <li>a cold sequential read of the volume through the engine (empty read cache, a node that
  *       never saw the volume), 1 MiB reads;</li>
- *   <li>the same read after a restart of that node: read cache hit ratio and GETs;</li>
- *   <li>the S3 GET ceiling: the volume's objects read with 1 MiB ranged GETs straight through
- *       the S3 store, one at a time.</li>
+ *   <li>the S3 GET ceiling: the volume's objects read straight through the S3 store, twice:
+ *       plain 1 MiB ranged GETs one at a time, and ranged GETs of the size and concurrency the
+ *       engine's sequential readahead uses ({@link ReadCacheConfig#readaheadGetBlocks} blocks,
+ *       {@link ReadCacheConfig#readaheadGets} in flight); the ceiling is the faster of the two, so
+ *       the engine is never compared with a peer that is slower only because it issues fewer
+ *       GETs at a time;</li>
+ *   <li>after the rounds, the last reader node restarted: read cache hit ratio and GETs.</li>
  * </ol>
- * Prints one {@code run=N key=value ...} line for bench/summarize.py.
+ * One warm-up round (cold read and both ceilings, not reported) runs first: the engine's cold
+ * read is otherwise the first GET-heavy code of the JVM and pays the JIT warm-up of the S3
+ * client and server that the ceiling, measured after it, does not. Then {@code ROUNDS} rounds of
+ * (cold read, serial ceiling, parallel ceiling), each printed as one {@code run=N.R key=value ...}
+ * line for bench/summarize.py (the ratio is per round: its cold read against its own ceiling).
+ * The process CPU time per MiB (engine, S3 client and S3Proxy together) is printed for both.
  *
- * <p>args: WORKDIR VOLUME_MIB RUN
+ * <p>args: WORKDIR VOLUME_MIB RUN [ROUNDS=3]
  */
 public final class ColdReadBench {
     public static void main(String[] args) throws Exception {
         Path dir = Path.of(args[0]);
         int mib = Integer.parseInt(args[1]);
         String run = args.length > 2 ? args[2] : "1";
+        int rounds = args.length > 3 ? Integer.parseInt(args[3]) : 3;
         long size = (long) mib << 20;
         Files.createDirectories(dir);
         Files.createDirectories(dir.resolve("s3proxy"));
+        VolumeOptions opts = VolumeOptions.defaults();
+        ReadCacheConfig rc = ReadCacheConfig.defaults(dir, 1L << 30);
+        int parallelGets = rc.readaheadGets();
+        int parallelRange = rc.readaheadGetBlocks() * rc.blockSize();
         try (S3ProxyServer s3 = S3ProxyServer.startFilesystem(dir.resolve("s3proxy"))) {
             s3.createBucket("bench");
-            VolumeOptions opts = VolumeOptions.defaults();
             try (StrataEngine writer = new StrataEngine(new S3ObjectStore(s3.config("bench").build()), dir.resolve("writer"), "writer")) {
                 writer.createVolume("v", size);
                 try (LogStructuredVolume v = writer.openForWrite("v", opts, false)) {
@@ -52,63 +72,130 @@ public final class ColdReadBench {
                     }
                 }
             }
-
-            // 2. Cold read through the engine on a node with an empty cache.
-            Path node = dir.resolve("reader");
-            double coldMBps;
-            long coldGets;
-            try (StrataEngine reader = new StrataEngine(new S3ObjectStore(s3.config("bench").build()), node, "reader")) {
-                coldMBps = readAll(reader, opts, size);
-                ReadCache c = reader.readCache(opts);
-                coldGets = c.stats().bucketGets.sum();
-                c.close(); // persists its index, as a clean shutdown does
-            }
-            // 3. The same node restarted: the persisted cache serves the read.
-            double warmMBps;
-            long hits;
-            long misses;
-            long warmGets;
-            try (StrataEngine reader = new StrataEngine(new S3ObjectStore(s3.config("bench").build()), node, "reader")) {
-                warmMBps = readAll(reader, opts, size);
-                ReadCache c = reader.readCache(opts);
-                hits = c.stats().blockHits.sum();
-                misses = c.stats().blockMisses.sum();
-                warmGets = c.stats().bucketGets.sum();
-            }
-            // 1. The ceiling, measured after the engine reads so both run on a warmed-up JVM and S3 client:
-            //    the same bytes, plain 1 MiB ranged GETs through the S3 store.
             S3ObjectStore raw = new S3ObjectStore(s3.config("bench").build());
             List<ObjectInfo> objects = raw.list("volumes/v/objects/");
-            ByteBuffer chunk = ByteBuffer.allocate(1 << 20);
-            long bytes = 0;
-            long t0 = System.nanoTime();
-            for (ObjectInfo o : objects) {
-                for (long off = 0; off < o.size(); off += chunk.capacity()) {
-                    chunk.clear();
-                    int n = raw.getRange(o.key(), off, chunk);
-                    bytes += Math.max(0, n);
-                }
-            }
-            double ceilingMBps = bytes / ((System.nanoTime() - t0) / 1e9) / 1e6;
-            raw.close();
 
-            double gib = size / (double) (1L << 30);
-            System.out.printf("run=%s s3_get_ceiling_MBps=%.1f cold_read_MBps=%.1f restart_read_MBps=%.1f "
-                    + "cold_gets_per_GiB=%.1f restart_hit_ratio=%.4f restart_gets_per_GiB=%.1f%n",
-                    run, ceilingMBps, coldMBps, warmMBps, coldGets / gib, hits / (double) Math.max(1, hits + misses),
-                    warmGets / gib);
+            Path node = null;
+            for (int round = 0; round <= rounds; round++) {
+                if (node != null) {
+                    deleteTree(node);
+                }
+                node = dir.resolve("reader-" + round);
+                Measured cold;
+                long coldGets;
+                try (StrataEngine reader = new StrataEngine(new S3ObjectStore(s3.config("bench").build()), node, "reader")) {
+                    phase("cold-start");
+                    cold = measure(size, () -> readAll(reader, opts, size));
+                    phase("cold-end");
+                    ReadCache c = reader.readCache(opts);
+                    coldGets = c.stats().bucketGets.sum();
+                    c.close(); // persists its index, as a clean shutdown does
+                }
+                phase("ceiling-start");
+                Measured serial = ceiling(raw, objects, 1, 1 << 20);
+                Measured parallel = ceiling(raw, objects, parallelGets, parallelRange);
+                phase("ceiling-end");
+                if (round == 0) {
+                    continue; // warm-up
+                }
+                double ceiling = Math.max(serial.mbps, parallel.mbps);
+                double gib = size / (double) (1L << 30);
+                System.out.printf("run=%s.%d s3_get_ceiling_MBps=%.1f ceiling_serial_1MiB_MBps=%.1f ceiling_parallel_MBps=%.1f "
+                        + "cold_read_MBps=%.1f cold_gets_per_GiB=%.1f cold_cpu_ms_per_MiB=%.2f ceiling_serial_cpu_ms_per_MiB=%.2f "
+                        + "ceiling_parallel_cpu_ms_per_MiB=%.2f%n",
+                        run, round, ceiling, serial.mbps, parallel.mbps, cold.mbps, coldGets / gib, cold.cpuMsPerMiB,
+                        serial.cpuMsPerMiB, parallel.cpuMsPerMiB);
+            }
+            raw.close();
+            System.out.printf("# ceiling_parallel = %d GETs of %d KiB in flight%n", parallelGets, parallelRange >> 10);
+
+            // The last node restarted: the persisted cache serves the read.
+            try (StrataEngine reader = new StrataEngine(new S3ObjectStore(s3.config("bench").build()), node, "reader")) {
+                Measured warm = measure(size, () -> readAll(reader, opts, size));
+                ReadCache c = reader.readCache(opts);
+                long hits = c.stats().blockHits.sum();
+                long misses = c.stats().blockMisses.sum();
+                long warmGets = c.stats().bucketGets.sum();
+                double gib = size / (double) (1L << 30);
+                System.out.printf("run=%s.restart restart_read_MBps=%.1f restart_hit_ratio=%.4f restart_gets_per_GiB=%.1f%n",
+                        run, warm.mbps, hits / (double) Math.max(1, hits + misses), warmGets / gib);
+            }
         }
     }
 
-    private static double readAll(StrataEngine engine, VolumeOptions opts, long size) throws Exception {
+    private record Measured(double mbps, double cpuMsPerMiB) {}
+
+    private interface Body {
+        void run() throws Exception;
+    }
+
+    private static Measured measure(long bytes, Body body) throws Exception {
+        long c0 = cpuNanos();
+        long t0 = System.nanoTime();
+        body.run();
+        double secs = (System.nanoTime() - t0) / 1e9;
+        return new Measured(bytes / secs / 1e6, (cpuNanos() - c0) / 1e6 / (bytes / (double) (1 << 20)));
+    }
+
+    /** Every byte of the objects read with ranged GETs of {@code range} bytes, {@code threads} at a time (in object order). */
+    private static Measured ceiling(S3ObjectStore raw, List<ObjectInfo> objects, int threads, int range) throws Exception {
+        List<long[]> work = new ArrayList<>();
+        long total = 0;
+        for (int i = 0; i < objects.size(); i++) {
+            for (long off = 0; off < objects.get(i).size(); off += range) {
+                work.add(new long[] {i, off});
+                total += Math.min(range, objects.get(i).size() - off);
+            }
+        }
+        AtomicInteger next = new AtomicInteger();
+        return measure(total, () -> {
+            List<Thread> ts = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                ts.add(Thread.ofPlatform().start(() -> {
+                    ByteBuffer chunk = ByteBuffer.allocate(range);
+                    for (int w; (w = next.getAndIncrement()) < work.size(); ) {
+                        long[] item = work.get(w);
+                        chunk.clear();
+                        try {
+                            raw.getRange(objects.get((int) item[0]).key(), item[1], chunk);
+                        } catch (IOException e) {
+                            throw new UncheckedIOException(e);
+                        }
+                    }
+                }));
+            }
+            for (Thread t : ts) {
+                t.join();
+            }
+        });
+    }
+
+    /** Phase boundaries on stderr (wall clock, ms), to cut a flight recording into phases. */
+    private static void phase(String name) {
+        System.err.println("phase " + name + " " + System.currentTimeMillis());
+    }
+
+    /** CPU time of this whole process (engine, S3 client and the embedded S3Proxy), ns. */
+    private static long cpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+                .getProcessCpuTime();
+    }
+
+    private static void readAll(StrataEngine engine, VolumeOptions opts, long size) throws IOException {
         try (LogStructuredVolume v = engine.openReadOnly("v", opts)) {
             ByteBuffer buf = ByteBuffer.allocateDirect(1 << 20);
-            long t0 = System.nanoTime();
             for (long off = 0; off < size; off += buf.capacity()) {
                 buf.clear();
                 v.read(off, buf);
             }
-            return size / ((System.nanoTime() - t0) / 1e9) / 1e6;
+        }
+    }
+
+    private static void deleteTree(Path p) throws IOException {
+        try (Stream<Path> s = Files.walk(p)) {
+            for (Path q : s.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(q);
+            }
         }
     }
 }

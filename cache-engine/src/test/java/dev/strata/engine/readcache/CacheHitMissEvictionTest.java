@@ -36,7 +36,9 @@ class CacheHitMissEvictionTest {
     void aFullShardEvictsItsLeastRecentlyUsedBlockAndStaysWithinItsSlots() throws Exception {
         try (CacheFixture f = new CacheFixture(tmp)) {
             f.writeObject(1, 6 * BLOCK);
-            f.open(CacheFixture.config(f.cacheDir(), 4L * BLOCK, 1, EvictionPolicy.Kind.LRU));
+            // No readahead: a sequential reader would prefetch the next blocks into this 4-slot cache
+            // ahead of its own, and the order of evictions is what this test checks.
+            f.open(CacheFixture.config(f.cacheDir(), 4L * BLOCK, 1, EvictionPolicy.Kind.LRU).withReadahead(0, 1));
             f.warmHeader(1);
             for (int b = 0; b < 6; b++) {
                 f.readAndCheck(1, (long) b * BLOCK, BLOCK);

@@ -1,0 +1,190 @@
+package dev.strata.engine.readcache;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.strata.engine.util.Crc32c;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.RepeatedTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Sequential readahead with several ranged GETs in flight: every block is fetched once, in GETs
+ * of the configured size; a corrupt block in a readahead range is never returned (nor cached);
+ * a failed readahead never fails a read its own GET would have answered.
+ */
+class ReadaheadTest {
+    private static final int BLOCK = CacheFixture.BLOCK;
+    private static final int BLOCKS = 64;
+
+    @TempDir
+    Path tmp;
+
+    private static ReadCacheConfig config(Path dir) {
+        // 4 GETs of 4 blocks in flight ahead of a sequential reader.
+        return CacheFixture.config(dir, 256L * BLOCK, 4, EvictionPolicy.Kind.TINY_LFU).withReadahead(4, 4);
+    }
+
+    @Test
+    void aSequentialReaderFetchesEveryBlockOnceInWholeReadaheadGets() throws Exception {
+        try (CacheFixture f = new CacheFixture(tmp)) {
+            f.writeObject(1, BLOCKS * BLOCK);
+            f.open(config(f.cacheDir()));
+            f.warmHeader(1);
+            long gets = f.dataGets();
+            long bytes = f.store.stats().bytesGot.sum();
+            for (int b = 0; b < BLOCKS; b += 2) {
+                f.readAndCheck(1, (long) b * BLOCK, 2 * BLOCK);
+            }
+            ReadCacheStats s = f.cache.stats();
+            assertEquals((long) BLOCKS * BLOCK, f.store.stats().bytesGot.sum() - bytes, "every block fetched exactly once: " + s);
+            // Reads 0-1 and 2-3 are the reader's own GETs; 4..63 come in 15 readahead GETs of 4 blocks.
+            assertEquals(2 + 15, f.dataGets() - gets, "GETs: " + s);
+            assertEquals(BLOCKS - 4, s.readaheadBlocks.sum());
+            f.cache.awaitFills();
+            assertEquals(BLOCKS, f.cache.cachedBlocks(), "readahead blocks are filled like misses");
+        }
+    }
+
+    @RepeatedTest(3)
+    void concurrentSequentialReadersOfOneObjectFetchEachBlockOnce() throws Exception {
+        try (CacheFixture f = new CacheFixture(tmp)) {
+            f.writeObject(1, BLOCKS * BLOCK);
+            f.open(config(f.cacheDir()));
+            f.warmHeader(1);
+            long bytes = f.store.stats().bytesGot.sum();
+            int threads = 4;
+            CountDownLatch start = new CountDownLatch(1);
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            List<Thread> ts = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                int readBlocks = 1 + t; // different strides: the readers overtake each other
+                ts.add(Thread.ofPlatform().start(() -> {
+                    try {
+                        start.await();
+                        for (int b = 0; b < BLOCKS; b += readBlocks) {
+                            int n = Math.min(readBlocks, BLOCKS - b);
+                            f.readAndCheck(1, (long) b * BLOCK, n * BLOCK);
+                        }
+                    } catch (Throwable e) {
+                        failure.compareAndSet(null, e);
+                    }
+                }));
+            }
+            start.countDown();
+            for (Thread t : ts) {
+                t.join();
+            }
+            if (failure.get() != null) {
+                throw new AssertionError(failure.get());
+            }
+            assertEquals((long) BLOCKS * BLOCK, f.store.stats().bytesGot.sum() - bytes,
+                    "every block fetched exactly once: " + f.cache.stats());
+        }
+    }
+
+    @Test
+    void aCorruptBlockInAReadaheadRangeIsNeverReturnedNorCached() throws Exception {
+        try (CacheFixture f = new CacheFixture(tmp)) {
+            f.writeObject(1, BLOCKS * BLOCK);
+            f.open(config(f.cacheDir()));
+            int bad = 21; // inside the readahead GET of blocks 20-23
+            int headerBytes = f.reader.header(1, CacheFixture.EPOCH).headerBytes;
+            try (FileChannel ch = FileChannel.open(f.dir.resolve("bucket").resolve(f.keys.object(1, CacheFixture.EPOCH)),
+                    StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                long at = headerBytes + (long) bad * BLOCK + 1000;
+                ByteBuffer one = ByteBuffer.allocate(1);
+                ch.read(one, at);
+                one.put(0, (byte) ~one.get(0)).position(0);
+                ch.write(one, at);
+            }
+            int failed = 0;
+            for (int b = 0; b < BLOCKS; b += 2) {
+                if (b / 2 == bad / 2) {
+                    int first = b;
+                    IOException e = assertThrows(IOException.class, () -> f.readAndCheck(1, (long) first * BLOCK, 2 * BLOCK));
+                    assertTrue(e.getMessage().contains("block " + bad), e.getMessage());
+                    failed++;
+                } else {
+                    f.readAndCheck(1, (long) b * BLOCK, 2 * BLOCK); // the good blocks of the failed GET included
+                }
+            }
+            assertEquals(1, failed);
+            f.cache.awaitFills();
+            assertNull(f.cache.locate(f.key(1, bad)), "the corrupt block was not cached");
+            f.readAndCheck(1, (long) (bad - 1) * BLOCK, 4096); // its good neighbour still reads
+            assertThrows(IOException.class, () -> f.readAndCheck(1, (long) bad * BLOCK, 4096), "and it never reads");
+        }
+    }
+
+    @Test
+    void aReaderThatJoinedAFailedReadaheadReadsTheBlockItself() throws Exception {
+        Path dir = tmp.resolve("cache");
+        byte[] data = new byte[BLOCKS * BLOCK];
+        for (int i = 0; i < data.length; i++) {
+            data[i] = CacheFixture.expected(7, i);
+        }
+        int[] crcs = new int[BLOCKS];
+        for (int b = 0; b < BLOCKS; b++) {
+            crcs[b] = Crc32c.of(data, b * BLOCK, BLOCK);
+        }
+        CachedObject obj = new CachedObject(1, 2, 7, 1, data.length, crcs, "test/object-7");
+        AtomicReference<Thread> reader = new AtomicReference<>();
+        AtomicBoolean failedOnce = new AtomicBoolean();
+        List<String> fetches = java.util.Collections.synchronizedList(new ArrayList<>());
+        BlockSource source = (o, first, count, dst) -> {
+            fetches.add(first + "+" + count);
+            if (first == 4 && failedOnce.compareAndSet(false, true)) {
+                // The readahead GET of blocks 4-7: wait until the reader has joined it, then fail.
+                long deadline = System.nanoTime() + 10_000_000_000L;
+                while (reader.get() == null || reader.get().getState() != Thread.State.WAITING) {
+                    if (System.nanoTime() > deadline) {
+                        break;
+                    }
+                    Thread.onSpinWait();
+                }
+                throw new IOException("injected GET failure");
+            }
+            dst.clear();
+            dst.put(data, first * BLOCK, dst.remaining());
+        };
+        try (ReadCache cache = ReadCache.open(config(dir))) {
+            ByteBuffer dst = ByteBuffer.allocate(2 * BLOCK);
+            cache.read(obj, 0, dst.clear(), 2 * BLOCK, source);
+            cache.read(obj, 2L * BLOCK, dst.clear(), 2 * BLOCK, source); // sequential: claims 4-7, 8-11, ...
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            Thread t = Thread.ofPlatform().unstarted(() -> {
+                try {
+                    ByteBuffer mine = ByteBuffer.allocate(2 * BLOCK);
+                    cache.read(obj, 4L * BLOCK, mine, 2 * BLOCK, source);
+                    byte[] got = new byte[2 * BLOCK];
+                    mine.flip().get(got);
+                    assertArrayEquals(java.util.Arrays.copyOfRange(data, 4 * BLOCK, 6 * BLOCK), got);
+                } catch (Throwable e) {
+                    failure.set(e);
+                }
+            });
+            reader.set(t);
+            t.start();
+            t.join();
+            if (failure.get() != null) {
+                throw new AssertionError("the read failed with the readahead's error: " + fetches, failure.get());
+            }
+            assertTrue(failedOnce.get());
+            assertTrue(fetches.contains("4+2"), "the reader fetched blocks 4-5 itself: " + fetches);
+        }
+    }
+}
