@@ -227,8 +227,9 @@ final class GarbageCollector {
             }
             crashPoints.at("copied");
             if (batch != null && !batch.isEmpty()) {
-                written += commit(batch, inBatch);
-                batch = null;
+                Batch last = batch;
+                batch = null; // committed or not, it is no longer ours to release
+                written += commit(last, inBatch);
             }
         } finally {
             if (batch != null) {
@@ -251,8 +252,14 @@ final class GarbageCollector {
         while (unuploaded.size() >= MAX_UNUPLOADED) {
             volume.awaitUploadedSealing(unuploaded.removeFirst());
         }
-        pacer.acquirePut();
-        long seq = volume.commitMoves(batch);
+        long seq;
+        try {
+            pacer.acquirePut();
+            seq = volume.commitMoves(batch);
+        } catch (IOException | InterruptedException | RuntimeException e) {
+            batch.unpin(); // not committed: its buffer goes back to the pool
+            throw e;
+        }
         unuploaded.addLast(seq);
         crashPoints.at("committed");
         stats.gcObjectsWritten.increment();

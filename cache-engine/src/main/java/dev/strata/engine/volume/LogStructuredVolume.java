@@ -1049,6 +1049,9 @@ public final class LogStructuredVolume implements Volume {
                 for (VictimSelector.Candidate c : candidates) {
                     ObjectTable.Entry e = objects.get(c.seq());
                     if (e != null && e.liveSectors == 0 && !pins.isPinned(c.seq()) && !retired.isRetired(c.seq())) {
+                        if (CHECK_INVARIANTS) {
+                            checkNothingPointsInto(c.seq());
+                        }
                         retired.retire(c.seq(), c.epoch(), captureCount, e.dataBytes);
                         n++;
                     } else if (e != null && e.liveSectors < 0) {
@@ -1062,6 +1065,19 @@ public final class LogStructuredVolume implements Volume {
             batchLock.unlock();
         }
         return n;
+    }
+
+    /** Test builds ({@code -Dstrata.checkInvariants=true}, set by the build for tests) verify GC's live counts. */
+    private static final boolean CHECK_INVARIANTS = Boolean.getBoolean("strata.checkInvariants");
+
+    /** mapLock held: the live count said 0; the map must agree (a full scan: tests only). */
+    private void checkNothingPointsInto(long seq) {
+        map.forEach((lba, sectors, location) -> {
+            if (Locations.objectSeq(location) == seq) {
+                throw new IllegalStateException(keys.volume() + ": object " + seq + " has no live sector by its count, but LBA "
+                        + lba + " (+" + sectors + ") maps into it");
+            }
+        });
     }
 
     /** A deleted object leaves the table (and the next checkpoint); returns its size. */
