@@ -40,8 +40,14 @@ final class SnapshotCommand {
                 }
                 case "delete" -> {
                     String name = snapshotName(args);
-                    engine.deleteSnapshot(volume, name);
-                    out.println("deleted snapshot " + volume + "@" + name + " (no space is freed: there is no garbage collector yet)");
+                    java.util.List<String> keepers = engine.deleteSnapshot(volume, name);
+                    if (keepers.isEmpty()) {
+                        out.println("deleted snapshot " + volume + "@" + name);
+                    } else {
+                        // docs/snapshots-and-clones.md, "Deleting while clones read".
+                        out.println("deleted snapshot " + volume + "@" + name + ": hidden now; kept in the bucket (name reserved)"
+                                + " while clone(s) " + keepers + " read through it, removed when the last of them is deleted");
+                    }
                 }
                 default -> throw new Args.UsageException("snapshot: unknown subcommand '" + argv[1] + "'");
             }
