@@ -98,6 +98,36 @@ public final class ExtentMap {
     }
 
     /**
+     * Garbage collection's conditional move: every sector of {@code [lba, lba + sectors)} that
+     * still maps where it did when the data was copied (sector {@code k} at {@code source + k})
+     * is mapped to {@code target + k}; sectors mapped anywhere else (a newer write, a trim) are
+     * left alone. Returns the sectors moved. This is what makes a GC object safe to replay in any
+     * order relative to newer writes (docs/gc.md).
+     */
+    public long moveIfAt(long lba, long sectors, long source, long target, DisplacedListener displaced) {
+        checkRange(lba, sectors);
+        long[][] found = {new long[8]};
+        int[] count = {0};
+        lookup(lba, sectors, (runLba, n, loc) -> {
+            if (loc != UNMAPPED && loc == source + (runLba - lba)) {
+                if (count[0] + 2 > found[0].length) {
+                    found[0] = java.util.Arrays.copyOf(found[0], found[0].length * 2);
+                }
+                found[0][count[0]++] = runLba;
+                found[0][count[0]++] = n;
+            }
+        });
+        long moved = 0;
+        for (int i = 0; i < count[0]; i += 2) {
+            long runLba = found[0][i];
+            long n = found[0][i + 1];
+            put(runLba, n, target + (runLba - lba), displaced);
+            moved += n;
+        }
+        return moved;
+    }
+
+    /**
      * Visits {@code [lba, lba + sectors)} as ascending, consecutive, maximal runs: two
      * neighbouring runs are never both holes, and never contiguous inside one object.
      */

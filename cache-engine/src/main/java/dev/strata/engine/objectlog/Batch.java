@@ -18,7 +18,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class Batch {
     public static final int SECTOR = 512;
 
-    private final long objectSeq;
+    /** Final for writer batches; a GC batch gets its number when it is committed ({@link #numberMoves}). */
+    private long objectSeq;
     private final long epoch;
     private final int maxExtents;
     private final BufferPool pool;
@@ -33,6 +34,8 @@ public final class Batch {
     private int[] sectors = new int[64];
     private int[] offsets = new int[64];
     private byte[] kinds = new byte[64];
+    /** Non-null for a garbage collection batch: per extent, the packed location its data came from. */
+    private long[] sources;
     private volatile boolean sealed;
     private ObjectHeader header;
 
@@ -42,6 +45,30 @@ public final class Batch {
         this.pool = pool;
         this.maxExtents = maxExtents;
         this.data = pool.take();
+    }
+
+    /**
+     * A garbage collection batch: MOVE extents only, no journal records (its object is format
+     * version 2, docs/gc.md). Its sequence number is given when it is committed to the volume's
+     * log, after its data was gathered.
+     */
+    public static Batch forMoves(long objectSeq, long epoch, BufferPool pool, int maxExtents) {
+        Batch b = new Batch(objectSeq, epoch, pool, maxExtents);
+        b.sources = new long[64];
+        return b;
+    }
+
+    /** Gives a GC batch its place in the log (under the volume's batch lock, before it is sealed). */
+    public void numberMoves(long seq) {
+        if (sources == null || sealed) {
+            throw new IllegalStateException("only an unsealed garbage collection batch is numbered late");
+        }
+        objectSeq = seq;
+    }
+
+    /** True for a garbage collection batch (no journal records: nothing to release when it is uploaded). */
+    public boolean isMoves() {
+        return sources != null;
     }
 
     public long objectSeq() {
@@ -97,6 +124,60 @@ public final class Batch {
         return offsetSectors;
     }
 
+    /**
+     * Appends moved data that lived at {@code sourceLocation}; returns its sector offset in this
+     * object. Only in a {@link #forMoves} batch; the caller checked {@link #room()}.
+     */
+    public int addMove(long lbaStart, ByteBuffer src, long sourceLocation) {
+        if (sources == null) {
+            throw new IllegalStateException("batch " + objectSeq + " is not a garbage collection batch");
+        }
+        if (sealed) {
+            throw new IllegalStateException("batch " + objectSeq + " is sealed");
+        }
+        int bytes = src.remaining();
+        int offsetSectors = data.position() / SECTOR;
+        data.put(src);
+        grow();
+        sources[extentCount] = sourceLocation;
+        lba[extentCount] = lbaStart;
+        sectors[extentCount] = bytes / SECTOR;
+        offsets[extentCount] = offsetSectors;
+        kinds[extentCount] = (byte) ExtentKind.MOVE.code;
+        extentCount++;
+        return offsetSectors;
+    }
+
+    /** The extent arrays of a batch being filled (read by the volume when it commits a GC batch). */
+    public long extentLba(int i) {
+        return lba[i];
+    }
+
+    public int extentSectors(int i) {
+        return sectors[i];
+    }
+
+    public int extentOffsetSectors(int i) {
+        return offsets[i];
+    }
+
+    public long extentSource(int i) {
+        return sources[i];
+    }
+
+    private void grow() {
+        if (extentCount == lba.length) {
+            int n = extentCount * 2;
+            lba = Arrays.copyOf(lba, n);
+            sectors = Arrays.copyOf(sectors, n);
+            offsets = Arrays.copyOf(offsets, n);
+            kinds = Arrays.copyOf(kinds, n);
+            if (sources != null) {
+                sources = Arrays.copyOf(sources, n);
+            }
+        }
+    }
+
     /** Appends a TRIM or ZERO record (no data). */
     public void addNoData(long journalSeq, long lbaStart, int sectorCount, ExtentKind kind) {
         addExtent(journalSeq, lbaStart, sectorCount, 0, kind);
@@ -106,6 +187,9 @@ public final class Batch {
         if (sealed) {
             throw new IllegalStateException("batch " + objectSeq + " is sealed");
         }
+        if (sources != null) {
+            throw new IllegalStateException("batch " + objectSeq + " holds moved data, not journal records");
+        }
         if (firstJournalSeq < 0) {
             firstJournalSeq = journalSeq;
         } else if (journalSeq != lastJournalSeq + 1) {
@@ -113,13 +197,7 @@ public final class Batch {
                     + " then " + journalSeq);
         }
         lastJournalSeq = journalSeq;
-        if (extentCount == lba.length) {
-            int n = extentCount * 2;
-            lba = Arrays.copyOf(lba, n);
-            sectors = Arrays.copyOf(sectors, n);
-            offsets = Arrays.copyOf(offsets, n);
-            kinds = Arrays.copyOf(kinds, n);
-        }
+        grow();
         lba[extentCount] = lbaStart;
         sectors[extentCount] = sectorCount;
         offsets[extentCount] = offsetSectors;
@@ -137,10 +215,11 @@ public final class Batch {
                 int from = i * ObjectHeader.DATA_BLOCK_SIZE;
                 crcs[i] = Crc32c.of(data, from, Math.min(dataBytes, from + ObjectHeader.DATA_BLOCK_SIZE));
             }
-            header = new ObjectHeader(objectSeq, epoch, firstJournalSeq, lastJournalSeq, dataBytes,
-                    System.currentTimeMillis(), extentCount, Arrays.copyOf(lba, extentCount),
+            // A GC object holds no journal records: its journal range is empty (0, 0).
+            header = new ObjectHeader(objectSeq, epoch, isMoves() ? 0 : firstJournalSeq, isMoves() ? 0 : lastJournalSeq,
+                    dataBytes, System.currentTimeMillis(), extentCount, Arrays.copyOf(lba, extentCount),
                     Arrays.copyOf(sectors, extentCount), Arrays.copyOf(offsets, extentCount),
-                    Arrays.copyOf(kinds, extentCount), crcs);
+                    Arrays.copyOf(kinds, extentCount), crcs, isMoves() ? Arrays.copyOf(sources, extentCount) : null);
             sealed = true;
         }
         return header;

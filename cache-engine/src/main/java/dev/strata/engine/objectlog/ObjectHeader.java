@@ -14,7 +14,12 @@ import java.nio.ByteOrder;
  */
 public final class ObjectHeader {
     public static final long MAGIC = 0x5354524154414f42L; // "STRATAOB"
+    /** Objects the writer makes from journal records: WRITE, TRIM and ZERO extents only. */
     public static final int VERSION = 1;
+    /** Objects garbage collection makes: MOVE extents, each with its source location (docs/gc.md). */
+    public static final int VERSION_MOVES = 2;
+    private static final int FLAGS_OFFSET = 76;
+    private static final int FLAG_SOURCES = 1;
     public static final int ALIGNMENT = 4096;
     public static final int FIXED_BYTES = 96;
     public static final int EXTENT_BYTES = 24;
@@ -33,11 +38,21 @@ public final class ObjectHeader {
     public final int[] dataOffsetSectors;
     public final byte[] kind;
     public final int[] blockCrcs;
+    /** Per extent, where a MOVE extent's data came from (a packed location); null in a version 1 object. */
+    public final long[] sourceLocation;
     public final int headerBytes;
 
     public ObjectHeader(long objectSeq, long epoch, long firstJournalSeq, long lastJournalSeq, long dataBytes,
             long createdMillis, int extentCount, long[] lba, int[] sectors, int[] dataOffsetSectors, byte[] kind,
             int[] blockCrcs) {
+        this(objectSeq, epoch, firstJournalSeq, lastJournalSeq, dataBytes, createdMillis, extentCount, lba, sectors,
+                dataOffsetSectors, kind, blockCrcs, null);
+    }
+
+    /** With {@code sourceLocation} non-null: a version 2 object of MOVE extents made by garbage collection. */
+    public ObjectHeader(long objectSeq, long epoch, long firstJournalSeq, long lastJournalSeq, long dataBytes,
+            long createdMillis, int extentCount, long[] lba, int[] sectors, int[] dataOffsetSectors, byte[] kind,
+            int[] blockCrcs, long[] sourceLocation) {
         this.objectSeq = objectSeq;
         this.epoch = epoch;
         this.firstJournalSeq = firstJournalSeq;
@@ -50,7 +65,13 @@ public final class ObjectHeader {
         this.dataOffsetSectors = dataOffsetSectors;
         this.kind = kind;
         this.blockCrcs = blockCrcs;
-        this.headerBytes = headerBytesFor(extentCount, blockCrcs.length);
+        this.sourceLocation = sourceLocation;
+        this.headerBytes = headerBytesFor(extentCount, blockCrcs.length, sourceLocation != null);
+    }
+
+    /** A garbage collection object: holds moved data, no journal records (docs/gc.md). */
+    public boolean isMoves() {
+        return sourceLocation != null;
     }
 
     public static int blockCount(long dataBytes) {
@@ -58,7 +79,11 @@ public final class ObjectHeader {
     }
 
     public static int headerBytesFor(int extents, int blocks) {
-        long raw = FIXED_BYTES + (long) extents * EXTENT_BYTES + 4L * blocks;
+        return headerBytesFor(extents, blocks, false);
+    }
+
+    public static int headerBytesFor(int extents, int blocks, boolean withSources) {
+        long raw = FIXED_BYTES + (long) extents * EXTENT_BYTES + 4L * blocks + (withSources ? 8L * extents : 0);
         return (int) ((raw + ALIGNMENT - 1) / ALIGNMENT * ALIGNMENT);
     }
 
@@ -73,7 +98,7 @@ public final class ObjectHeader {
             b.put(i, (byte) 0);
         }
         b.putLong(0, MAGIC);
-        b.putInt(8, VERSION);
+        b.putInt(8, isMoves() ? VERSION_MOVES : VERSION);
         b.putInt(12, headerBytes);
         b.putLong(16, objectSeq);
         b.putLong(24, epoch);
@@ -84,6 +109,7 @@ public final class ObjectHeader {
         b.putInt(64, extentCount);
         b.putInt(68, blockCrcs.length);
         b.putInt(72, DATA_BLOCK_SIZE);
+        b.putInt(FLAGS_OFFSET, isMoves() ? FLAG_SOURCES : 0);
         b.putInt(CRC_OFFSET, 0);
         int p = FIXED_BYTES;
         for (int i = 0; i < extentCount; i++) {
@@ -96,6 +122,12 @@ public final class ObjectHeader {
         for (int crc : blockCrcs) {
             b.putInt(p, crc);
             p += 4;
+        }
+        if (isMoves()) {
+            for (int i = 0; i < extentCount; i++) {
+                b.putLong(p, sourceLocation[i]);
+                p += 8;
+            }
         }
         b.putInt(CRC_OFFSET, Crc32c.of(b, 0, headerBytes));
         out.position(out.position() + headerBytes);
@@ -112,7 +144,7 @@ public final class ObjectHeader {
             throw new IOException(where + ": bad magic, not a Strata data object");
         }
         int version = b.getInt(p + 8);
-        if (version != VERSION) {
+        if (version != VERSION && version != VERSION_MOVES) {
             throw new IOException(where + ": unsupported object format version " + version);
         }
         int len = b.getInt(p + 12);
@@ -137,12 +169,18 @@ public final class ObjectHeader {
         if (stored != actual) {
             throw new IOException(String.format("%s: header CRC32C mismatch (stored %08x, computed %08x)", where, stored, actual));
         }
+        int version = b.getInt(8);
+        int flags = b.getInt(FLAGS_OFFSET);
+        boolean sources = version == VERSION_MOVES;
+        if (flags != (sources ? FLAG_SOURCES : 0)) {
+            throw new IOException(where + ": flags " + flags + " do not fit format version " + version);
+        }
         long dataBytes = b.getLong(48);
         int extents = b.getInt(64);
         int blocks = b.getInt(68);
         int blockSize = b.getInt(72);
         if (blockSize != DATA_BLOCK_SIZE || extents < 0 || blocks != blockCount(dataBytes) || dataBytes % 512 != 0
-                || headerBytesFor(extents, blocks) != len) {
+                || headerBytesFor(extents, blocks, sources) != len) {
             throw new IOException(where + ": inconsistent header (extents " + extents + ", blocks " + blocks
                     + ", block size " + blockSize + ", data bytes " + dataBytes + ", header bytes " + len + ")");
         }
@@ -158,8 +196,8 @@ public final class ObjectHeader {
             offs[i] = b.getInt(p + 12);
             kind[i] = b.get(p + 16);
             ExtentKind k = ExtentKind.ofCode(kind[i]);
-            if (k == null || sectors[i] <= 0 || lba[i] < 0
-                    || (k == ExtentKind.WRITE && (offs[i] < 0 || (long) offs[i] + sectors[i] > dataSectors))) {
+            if (k == null || sectors[i] <= 0 || lba[i] < 0 || (k == ExtentKind.MOVE) != sources
+                    || (k.hasData() && (offs[i] < 0 || (long) offs[i] + sectors[i] > dataSectors))) {
                 throw new IOException(where + ": invalid extent " + i + " (lba " + lba[i] + ", sectors " + sectors[i]
                         + ", offset " + offs[i] + ", kind " + kind[i] + ")");
             }
@@ -170,7 +208,18 @@ public final class ObjectHeader {
             crcs[i] = b.getInt(p);
             p += 4;
         }
+        long[] src = null;
+        if (sources) {
+            src = new long[extents];
+            for (int i = 0; i < extents; i++) {
+                src[i] = b.getLong(p);
+                if (src[i] < 0) {
+                    throw new IOException(where + ": invalid source location of extent " + i);
+                }
+                p += 8;
+            }
+        }
         return new ObjectHeader(b.getLong(16), b.getLong(24), b.getLong(32), b.getLong(40), dataBytes, b.getLong(56),
-                extents, lba, sectors, offs, kind, crcs);
+                extents, lba, sectors, offs, kind, crcs, src);
     }
 }

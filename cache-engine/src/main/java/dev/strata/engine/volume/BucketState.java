@@ -79,6 +79,12 @@ public final class BucketState {
                 candidates.put(se[0], se);
             }
         }
+        if (cp == null && !candidates.isEmpty() && candidates.firstKey() != 1) {
+            // Garbage collection deletes objects only once two checkpoints cover them: without a
+            // readable checkpoint the log cannot be replayed from its start. Never guess.
+            throw new CorruptDataException(keys.volume() + ": objects start at " + candidates.firstKey()
+                    + " and no readable map checkpoint covers the ones before (docs/gc.md)");
+        }
         List<long[]> chain = new ArrayList<>();
         long expect = seq + 1;
         for (var e : candidates.entrySet()) {
@@ -119,13 +125,15 @@ public final class BucketState {
                 if (h.objectSeq != chain.get(i)[0] || h.epoch != chain.get(i)[1]) {
                     throw new CorruptDataException(key + ": header names object " + h.objectSeq + " of epoch " + h.epoch);
                 }
-                if (jseq != 0 && h.firstJournalSeq != jseq + 1) {
+                if (!h.isMoves() && jseq != 0 && h.firstJournalSeq != jseq + 1) {
                     throw new CorruptDataException(key + ": holds journal records from " + h.firstJournalSeq
                             + " but the object before it ended at " + jseq);
                 }
                 apply(map, h, clone);
                 objects.add(h.objectSeq, h.epoch, h.headerBytes, h.dataBytes);
-                jseq = h.lastJournalSeq;
+                if (!h.isMoves()) { // a GC object holds no journal records
+                    jseq = h.lastJournalSeq;
+                }
                 seq = h.objectSeq;
             }
         }
@@ -146,8 +154,11 @@ public final class BucketState {
     /** As {@link #apply(ExtentMap, ObjectHeader)}; in a clone a TRIM or ZERO extent maps to ZERO instead of unmapping. */
     public static void apply(ExtentMap map, ObjectHeader h, boolean clone) {
         for (int i = 0; i < h.extentCount; i++) {
-            if (h.kindOf(i) == ExtentKind.WRITE) {
+            ExtentKind kind = h.kindOf(i);
+            if (kind == ExtentKind.WRITE) {
                 map.put(h.lba[i], h.sectors[i], Locations.pack(h.objectSeq, h.dataOffsetSectors[i]), null);
+            } else if (kind == ExtentKind.MOVE) {
+                map.moveIfAt(h.lba[i], h.sectors[i], h.sourceLocation[i], Locations.pack(h.objectSeq, h.dataOffsetSectors[i]), null);
             } else if (clone) {
                 ZeroExtents.put(map, h.lba[i], h.sectors[i], null);
             } else {

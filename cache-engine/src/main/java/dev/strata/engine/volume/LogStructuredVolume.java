@@ -2,12 +2,16 @@ package dev.strata.engine.volume;
 
 import dev.strata.engine.extentmap.ExtentMap;
 import dev.strata.engine.extentmap.Locations;
+import dev.strata.engine.gc.GcReport;
+import dev.strata.engine.gc.RetiredObjects;
+import dev.strata.engine.gc.VictimSelector;
 import dev.strata.engine.journal.Journal;
 import dev.strata.engine.journal.RecordKind;
 import dev.strata.engine.objectlog.Batch;
 import dev.strata.engine.objectlog.BufferPool;
 import dev.strata.engine.objectlog.ExtentKind;
 import dev.strata.engine.objectlog.MapCheckpoint;
+import dev.strata.engine.objectlog.ObjectHeader;
 import dev.strata.engine.objectlog.ObjectReader;
 import dev.strata.engine.objectlog.ObjectTable;
 import dev.strata.engine.objectlog.ObjectUploader;
@@ -94,6 +98,16 @@ public final class LogStructuredVolume implements Volume {
     private volatile long uploadedJournalSeq;
     private Thread sealer;
 
+    // Garbage collection (docs/gc.md): null when read-only.
+    private final RetiredObjects retired = new RetiredObjects();
+    private final SnapshotPins pins;
+    private final GarbageCollector gc;
+    private Thread gcThread;
+    /** Guarded by batchLock: numbers map captures in order (checkpoints and snapshots); GC's deletion rule counts them. */
+    private long captureCount;
+    /** Serializes checkpoints, so their capture numbers reach {@link #retired} in order. */
+    private final Object checkpointLock = new Object();
+
     LogStructuredVolume(Superblock superblock, ObjectStore store, VolumeOptions options, BucketState state, long epoch,
             boolean readOnly, Runnable onClose) {
         this(superblock, store, options, state, epoch, readOnly, onClose, null);
@@ -122,6 +136,9 @@ public final class LogStructuredVolume implements Volume {
         this.reader = new ObjectReader(store, keys, 4096);
         this.uploader = readOnly ? null
                 : new ObjectUploader(store, keys, options.maxUploadsInFlight(), nextObjectSeq, this::uploaded);
+        this.pins = new SnapshotPins(store, keys);
+        this.gc = readOnly ? null
+                : new GarbageCollector(this, store, keys, options.gc(), retired, pins, buffers, options.maxExtentsPerObject());
     }
 
     /** Reads of uploaded objects go through the node's read cache (called once, before {@link #start}). */
@@ -173,6 +190,9 @@ public final class LogStructuredVolume implements Volume {
         this.journal = journal;
         if (!readOnly) {
             sealer = Thread.ofVirtual().name("sealer-" + keys.volume()).start(this::sealerLoop);
+            if (options.gc().enabled()) {
+                gcThread = Thread.ofVirtual().name("gc-" + keys.volume()).start(gc::loop);
+            }
         }
     }
 
@@ -494,17 +514,21 @@ public final class LogStructuredVolume implements Volume {
         }
         reader.remember(b.header());
         reader.cacheUploaded(b); // the read cache gets the fresh object without a GET
-        uploadedJournalSeq = b.lastJournalSeq();
-        try {
-            if (journal != null) {
-                journal.releaseThrough(b.lastJournalSeq());
+        if (!b.isMoves()) { // a GC object holds no journal records and took no pending-batch permit
+            uploadedJournalSeq = b.lastJournalSeq();
+            try {
+                if (journal != null) {
+                    journal.releaseThrough(b.lastJournalSeq());
+                }
+            } catch (IOException ex) {
+                LOG.log(System.Logger.Level.WARNING, keys.volume() + ": journal release failed: " + ex.getMessage());
             }
-        } catch (IOException ex) {
-            LOG.log(System.Logger.Level.WARNING, keys.volume() + ": journal release failed: " + ex.getMessage());
         }
         pending.remove(b.objectSeq());
         b.unpin();
-        pendingPermits.release();
+        if (!b.isMoves()) {
+            pendingPermits.release();
+        }
         stats.objectsUploaded.increment();
     }
 
@@ -588,7 +612,13 @@ public final class LogStructuredVolume implements Volume {
      * fully applied" (replaying R and later again is idempotent).
      */
     void checkpoint() throws IOException {
-        MapCapture c = captureMap();
+        synchronized (checkpointLock) {
+            checkpointLocked();
+        }
+    }
+
+    private void checkpointLocked() throws IOException {
+        MapCapture c = captureMap(false);
         long referenced = c.referenced();
         if (referenced <= lastCheckpointSeq || referenced == 0) {
             return;
@@ -596,7 +626,10 @@ public final class LogStructuredVolume implements Volume {
         awaitCaptured(referenced);
         byte[] body = c.body();
         String key = keys.checkpoint(referenced, epoch);
-        store.putIfAbsent(key, ByteBuffer.wrap(body));
+        if (!store.putIfAbsent(key, ByteBuffer.wrap(body))) {
+            throw new VolumeException(keys.volume() + ": checkpoint " + key + " already exists; another writer uses epoch " + epoch);
+        }
+        retired.checkpointStored(c.capture(), System.nanoTime());
         stats.checkpoints.increment();
         long previous = lastCheckpointSeq;
         lastCheckpointSeq = referenced;
@@ -608,17 +641,22 @@ public final class LogStructuredVolume implements Volume {
         LOG.log(System.Logger.Level.DEBUG, keys.volume() + ": checkpoint " + key + " (previous " + previous + ")");
     }
 
-    /** The map serialized at one point of the write order, and the objects it may point into. */
-    private record MapCapture(long covered, long referenced, byte[] body) {}
+    /**
+     * The map serialized at one point of the write order, the objects it may point into, its
+     * capture number and, for a snapshot, the pin that keeps GC off those objects.
+     */
+    private record MapCapture(long covered, long referenced, byte[] body, long capture, SnapshotPins.Capture pin) {}
 
     /**
      * Serializes the map as it is now: under batchLock it is the effect of a prefix of the write
      * order. It may point into every object up to the open batch ({@code referenced}); the table
      * lists the uploaded ones ({@code covered}), the later ones are this epoch's.
      */
-    private MapCapture captureMap() {
+    private MapCapture captureMap(boolean forSnapshot) {
         batchLock.lock();
         try {
+            long capture = ++captureCount;
+            // The open batch is excluded only while empty; GC commits never leave an empty one below them.
             long referenced = open != null && open.isEmpty() ? open.objectSeq() - 1 : nextObjectSeq - 1;
             long covered;
             long coveredJournalSeq;
@@ -629,8 +667,10 @@ public final class LogStructuredVolume implements Volume {
             }
             mapLock.lock();
             try {
+                SnapshotPins.Capture pin = forSnapshot ? pins.capture(SnapshotPins.objectsOf(map)) : null;
                 return new MapCapture(covered, referenced,
-                        MapCheckpoint.encode(keys.volume(), covered, referenced, epoch, coveredJournalSeq, objects, map));
+                        MapCheckpoint.encode(keys.volume(), covered, referenced, epoch, coveredJournalSeq, objects, map),
+                        capture, pin);
             } finally {
                 mapLock.unlock();
             }
@@ -664,17 +704,221 @@ public final class LogStructuredVolume implements Volume {
     public SnapshotRecord createSnapshot(String name) throws IOException {
         VolumeKeys.validateSnapshotName(name);
         checkWritable();
-        MapCapture c = captureMap();
-        awaitCaptured(c.referenced());
-        // A fenced writer's objects above the fence are not part of the volume: never snapshot them.
-        checkFence();
-        checkWritable();
-        return Snapshots.write(store, keys, name, c.referenced(), c.covered(), epoch, c.body());
+        MapCapture c = captureMap(true);
+        try {
+            awaitCaptured(c.referenced());
+            // A fenced writer's objects above the fence are not part of the volume: never snapshot them.
+            checkFence();
+            checkWritable();
+            return Snapshots.write(store, keys, name, c.referenced(), c.covered(), epoch, c.body());
+        } finally {
+            pins.finished(c.pin());
+        }
     }
 
     /** The clone's parent snapshot, or null for a plain volume. */
     public SnapshotView parent() {
         return parent;
+    }
+
+    // ---------------------------------------------------------------- garbage collection (docs/gc.md)
+
+    /**
+     * Runs one garbage collection pass now (the background collector runs them every
+     * {@code gc.interval}): compacts objects under the live threshold and deletes the objects
+     * that are safe to delete.
+     */
+    public GcReport collectGarbage() throws IOException {
+        checkWritable();
+        try {
+            return gc.collect(true);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new VolumeException("volume " + keys.volume() + ": interrupted during garbage collection");
+        }
+    }
+
+    /**
+     * What a GC pass would do now (for inspect), with the snapshot pins re-read from the bucket;
+     * works on a read-only volume too.
+     */
+    public VictimSelector.Selection gcEstimate() throws IOException {
+        pins.refresh();
+        return new VictimSelector(options.gc().liveThreshold()).select(gcCandidates(retired, pins));
+    }
+
+    /** Live and stored data bytes over the volume's objects: {live, data, objects}. */
+    public long[] liveSummary() {
+        long[] sum = new long[3];
+        mapLock.lock();
+        try {
+            objects.forEach(e -> {
+                sum[0] += e.liveSectors * SECTOR_SIZE;
+                sum[1] += e.dataBytes;
+                sum[2]++;
+            });
+        } finally {
+            mapLock.unlock();
+        }
+        return sum;
+    }
+
+    /** Test hook: makes the next GC passes call {@code points} at each named point. */
+    void gcCrashPoints(GarbageCollector.CrashPoints points) {
+        gc.crashPoints = points;
+    }
+
+    boolean isClosedOrFenced() {
+        return closed || fencedBy != null;
+    }
+
+    /** Uploaded objects GC may look at: not retired, not pinned by a snapshot ({@code pins} null: pins ignored), with their live bytes. */
+    List<VictimSelector.Candidate> gcCandidates(RetiredObjects retired, SnapshotPins pins) {
+        long through = uploader == null ? Long.MAX_VALUE : uploader.uploadedThrough();
+        List<VictimSelector.Candidate> out = new ArrayList<>();
+        mapLock.lock();
+        try {
+            objects.forEach(e -> {
+                if (e.seq <= through && e.headerBytes > 0 && !retired.isRetired(e.seq) && (pins == null || !pins.isPinned(e.seq))) {
+                    out.add(new VictimSelector.Candidate(e.seq, e.epoch, e.liveSectors * SECTOR_SIZE, e.dataBytes));
+                }
+            });
+        } finally {
+            mapLock.unlock();
+        }
+        return out;
+    }
+
+    ObjectHeader header(long seq, long objectEpoch) throws IOException {
+        return reader.header(seq, objectEpoch);
+    }
+
+    /** The extents of object {@code h} the map still points at: {lba, sectors, location} each, in LBA order. */
+    List<long[]> livePieces(ObjectHeader h) {
+        List<long[]> out = new ArrayList<>();
+        mapLock.lock();
+        try {
+            for (int i = 0; i < h.extentCount; i++) {
+                if (!h.kindOf(i).hasData()) {
+                    continue;
+                }
+                long lba = h.lba[i];
+                long src = Locations.pack(h.objectSeq, h.dataOffsetSectors[i]);
+                map.lookup(lba, h.sectors[i], (runLba, n, loc) -> {
+                    if (loc != ExtentMap.UNMAPPED && loc == src + (runLba - lba)) {
+                        out.add(new long[] {runLba, n, loc});
+                    }
+                });
+            }
+        } finally {
+            mapLock.unlock();
+        }
+        // A later extent of the same object may have overwritten an earlier one: the map keeps one.
+        out.sort(java.util.Comparator.comparingLong(p -> p[0]));
+        List<long[]> unique = new ArrayList<>(out.size());
+        for (long[] p : out) {
+            if (unique.isEmpty() || unique.getLast()[0] + unique.getLast()[1] <= p[0]) {
+                unique.add(p);
+            }
+        }
+        return unique;
+    }
+
+    void readObjectData(long seq, long objectEpoch, long offsetBytes, ByteBuffer dst, int bytes) throws IOException {
+        reader.read(seq, objectEpoch, offsetBytes, dst, bytes);
+    }
+
+    /**
+     * Puts a filled GC batch into the log: it takes the next object number (or the number of an
+     * empty open batch, which is dropped: no empty batch may sit below a GC object, a checkpoint
+     * would wait for it forever), and the map moves to it every sector still where GC copied it
+     * from. Returns its object number; the upload goes on in the background.
+     */
+    long commitMoves(Batch b) throws IOException {
+        batchLock.lock();
+        try {
+            checkWritable();
+            long seq;
+            if (open != null && open.isEmpty() && open.objectSeq() == nextObjectSeq - 1) {
+                seq = open.objectSeq();
+                pending.remove(seq);
+                open.unpin();
+                pendingPermits.release();
+                open = null;
+            } else {
+                seq = nextObjectSeq++;
+            }
+            b.numberMoves(seq);
+            ObjectTable.Entry entry = objects.add(seq, epoch, 0, 0);
+            pending.put(seq, b); // before the map points at it: a reader that finds the new location finds the batch
+            mapLock.lock();
+            try {
+                for (int i = 0; i < b.extentCount(); i++) {
+                    entry.liveSectors += map.moveIfAt(b.extentLba(i), b.extentSectors(i), b.extentSource(i),
+                            Locations.pack(seq, b.extentOffsetSectors(i)), this::displaced);
+                }
+            } finally {
+                mapLock.unlock();
+            }
+            uploader.submit(b);
+            return seq;
+        } finally {
+            batchLock.unlock();
+        }
+    }
+
+    /** Waits until object {@code seq} and all before it are uploaded, sealing the open batch if it is one of them. */
+    void awaitUploadedSealing(long seq) throws IOException {
+        awaitCaptured(seq);
+    }
+
+    /**
+     * Retires every candidate nothing points into any more and no snapshot pins, stamped with
+     * the current capture number (GC's deletion rule waits for two checkpoints captured later).
+     */
+    int retireIfEmpty(List<VictimSelector.Candidate> candidates, RetiredObjects retired, SnapshotPins pins) {
+        int n = 0;
+        batchLock.lock();
+        try {
+            mapLock.lock();
+            try {
+                for (VictimSelector.Candidate c : candidates) {
+                    ObjectTable.Entry e = objects.get(c.seq());
+                    if (e != null && e.liveSectors == 0 && !pins.isPinned(c.seq()) && !retired.isRetired(c.seq())) {
+                        retired.retire(c.seq(), c.epoch(), captureCount);
+                        n++;
+                    } else if (e != null && e.liveSectors < 0) {
+                        throw new IllegalStateException(keys.volume() + ": object " + c.seq() + " has " + e.liveSectors + " live sectors");
+                    }
+                }
+            } finally {
+                mapLock.unlock();
+            }
+        } finally {
+            batchLock.unlock();
+        }
+        return n;
+    }
+
+    /** A deleted object leaves the table (and the next checkpoint); returns its size. */
+    long forgetObject(long seq) {
+        reader.forget(seq);
+        mapLock.lock();
+        try {
+            ObjectTable.Entry e = objects.get(seq);
+            objects.remove(seq);
+            return e == null ? 0 : e.headerBytes + e.dataBytes;
+        } finally {
+            mapLock.unlock();
+        }
+    }
+
+    /** GC counters: passes, objects compacted and deleted, bytes copied and deleted. */
+    public String gcStats() {
+        GarbageCollector.Stats s = gc == null ? null : gc.stats;
+        return s == null ? "gc off" : "passes=" + s.passes.sum() + " compacted=" + s.objectsCompacted.sum() + " copiedBytes="
+                + s.bytesCopied.sum() + " gcObjects=" + s.gcObjectsWritten.sum() + " deleted=" + s.objectsDeleted.sum()
+                + " deletedBytes=" + s.bytesDeleted.sum() + " waiting=" + retired.size();
     }
 
     // ---------------------------------------------------------------- close and crash
@@ -709,6 +953,9 @@ public final class LogStructuredVolume implements Volume {
         closed = true;
         if (sealer != null) {
             sealer.interrupt();
+        }
+        if (gcThread != null) {
+            gcThread.interrupt();
         }
         if (uploader != null) {
             uploader.stop();

@@ -207,7 +207,7 @@ final class Snapshots {
         VolumeKeys keys = new VolumeKeys(volume);
         store.delete(keys.snapshotRef(name, clone));
         if (VolumeDeletion.isBeingDeleted(store, keys)) {
-            VolumeDeletion.prune(store, keys);
+            VolumeDeletion.prune(store, keys, ProgressListener.NONE);
             return;
         }
         if (exists(store, keys.snapshotDeleting(name)) && clones(store, volume, name).isEmpty()) {

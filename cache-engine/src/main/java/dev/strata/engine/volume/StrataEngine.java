@@ -129,11 +129,16 @@ public final class StrataEngine implements AutoCloseable {
      * @return the number of bucket keys deleted by this call
      */
     public int deleteVolume(String name) throws IOException {
+        return deleteVolume(name, ProgressListener.NONE);
+    }
+
+    /** {@link #deleteVolume(String)}, telling {@code progress} after each key deleted (done, of how many). */
+    public int deleteVolume(String name, ProgressListener progress) throws IOException {
         VolumeKeys.validateName(name);
         if (writers.containsKey(name)) {
             throw new VolumeLockedException("volume " + name + " is open for writing in this process", "this process");
         }
-        int n = VolumeDeletion.delete(store, name, describeHolder());
+        int n = VolumeDeletion.delete(store, name, describeHolder(), progress);
         Path volDir = localDir.resolve("volumes").resolve(name);
         if (Files.isDirectory(volDir)) {
             try (var files = Files.walk(volDir)) {
@@ -235,6 +240,7 @@ public final class StrataEngine implements AutoCloseable {
         LocalLock lock = LocalLock.acquire(volDir.resolve("lock"), name);
         boolean ok = false;
         try {
+            long loadStart = System.nanoTime();
             EpochHistory history = EpochHistory.load(store, keys);
             EpochRecord latest = history.latest();
             boolean ours = latest != null && latest.holderNode().equals(nodeId);
@@ -246,6 +252,7 @@ public final class StrataEngine implements AutoCloseable {
             BucketState state = BucketState.load(store, keys, history, sb.parent() != null);
             SnapshotView parent = Snapshots.parentOf(store, sb);
             long newEpoch = history.latestEpoch() + 1;
+            checkLoadWithinGrace(name, options, loadStart);
             EpochRecord rec = new EpochRecord(newEpoch, nodeId, describeHolder(), state.lastObjectSeq, Instant.now());
             if (!store.putIfAbsent(keys.epoch(newEpoch), ByteBuffer.wrap(rec.encode(name)))) {
                 throw new VolumeLockedException("volume " + name + ": another writer took epoch " + newEpoch
@@ -297,6 +304,23 @@ public final class StrataEngine implements AutoCloseable {
             if (!ok) {
                 lock.release();
             }
+        }
+    }
+
+    /**
+     * The state this open loaded is only safe to fence the previous writer with if the load took
+     * less than half of GC's delete grace: that writer's garbage collector deletes an object only
+     * after the checkpoints that no longer need it are older than the grace, and a fence check
+     * found no newer epoch — so a loader that started before those checkpoints must have written
+     * its epoch record by then (docs/gc.md, "Deleting"). A slower load is refused: retry it.
+     */
+    private static void checkLoadWithinGrace(String name, VolumeOptions options, long loadStart) throws VolumeException {
+        long grace = options.gc().deleteGrace().toNanos();
+        long took = System.nanoTime() - loadStart;
+        if (grace > 0 && took > grace / 2) {
+            throw new VolumeException("volume " + name + ": loading its state took " + took / 1_000_000 + " ms, more than half of"
+                    + " the GC delete grace (" + options.gc().deleteGrace() + "); the previous writer may have deleted objects"
+                    + " meanwhile. Retry the open (or raise the grace on every node)");
         }
     }
 

@@ -52,11 +52,12 @@ final class VolumeDeletion {
     }
 
     /**
-     * Deletes {@code volume}, or finishes an interrupted delete of it.
+     * Deletes {@code volume}, or finishes an interrupted delete of it, telling {@code progress}
+     * after each key this call deletes.
      *
      * @return the number of keys deleted by this call
      */
-    static int delete(ObjectStore store, String volume, String requester) throws IOException {
+    static int delete(ObjectStore store, String volume, String requester, ProgressListener progress) throws IOException {
         VolumeKeys keys = new VolumeKeys(volume);
         if (!isBeingDeleted(store, keys)) {
             boolean hasSuperblock = Snapshots.exists(store, keys.superblock());
@@ -72,7 +73,7 @@ final class VolumeDeletion {
             }
             store.put(keys.deleting(), ByteBuffer.wrap(new DeletionMarker(volume, null, requester, Instant.now()).encode()));
         }
-        return prune(store, keys);
+        return prune(store, keys, progress);
     }
 
     /**
@@ -101,7 +102,7 @@ final class VolumeDeletion {
      *
      * @return the number of keys deleted
      */
-    static int prune(ObjectStore store, VolumeKeys keys) throws IOException {
+    static int prune(ObjectStore store, VolumeKeys keys, ProgressListener progress) throws IOException {
         String volume = keys.volume();
         Superblock sb = null;
         try {
@@ -146,6 +147,7 @@ final class VolumeDeletion {
         int deleted = 0;
         for (String key : rest) {
             store.delete(key);
+            progress.progress(deleted + 1, rest.size());
             if (++deleted % 1000 == 0) {
                 LOG.log(System.Logger.Level.INFO, "deleting volume " + volume + ": " + deleted + " of " + rest.size() + " keys");
             }

@@ -1,5 +1,6 @@
 package dev.strata.engine.volume;
 
+import dev.strata.engine.gc.GcOptions;
 import dev.strata.engine.journal.JournalOptions;
 import dev.strata.engine.readcache.ReadCacheOptions;
 import java.time.Duration;
@@ -19,10 +20,19 @@ import java.time.Duration;
  * @param flushMode           what FLUSH waits for
  * @param journal             the local journal's options
  * @param readCache           the node's read cache (docs/read-cache.md); size 0 disables it
+ * @param gc                  the garbage collector's options (docs/gc.md)
  */
 public record VolumeOptions(int objectBytes, int maxExtentsPerObject, Duration sealAfter, int maxUploadsInFlight,
         int maxPendingBatches, int checkpointEveryObjects, FlushMode flushMode, JournalOptions journal,
-        ReadCacheOptions readCache) {
+        ReadCacheOptions readCache, GcOptions gc) {
+
+    /** Without GC settings: the default collector. */
+    public VolumeOptions(int objectBytes, int maxExtentsPerObject, Duration sealAfter, int maxUploadsInFlight,
+            int maxPendingBatches, int checkpointEveryObjects, FlushMode flushMode, JournalOptions journal,
+            ReadCacheOptions readCache) {
+        this(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects,
+                flushMode, journal, readCache, GcOptions.defaults());
+    }
 
     /** Without read cache settings: the default cache. */
     public VolumeOptions(int objectBytes, int maxExtentsPerObject, Duration sealAfter, int maxUploadsInFlight,
@@ -43,6 +53,9 @@ public record VolumeOptions(int objectBytes, int maxExtentsPerObject, Duration s
         if (readCache == null) {
             readCache = ReadCacheOptions.disabled();
         }
+        if (gc == null) {
+            gc = GcOptions.defaults();
+        }
         if (objectBytes < 64 * 1024 || objectBytes % 4096 != 0) {
             throw new IllegalArgumentException("objectBytes must be a multiple of 4096 and at least 64 KiB: " + objectBytes);
         }
@@ -62,34 +75,38 @@ public record VolumeOptions(int objectBytes, int maxExtentsPerObject, Duration s
     }
 
     public VolumeOptions withObjectBytes(int v) {
-        return new VolumeOptions(v, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal, readCache);
+        return new VolumeOptions(v, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal, readCache, gc);
     }
 
     public VolumeOptions withSealAfter(Duration v) {
-        return new VolumeOptions(objectBytes, maxExtentsPerObject, v, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal, readCache);
+        return new VolumeOptions(objectBytes, maxExtentsPerObject, v, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal, readCache, gc);
     }
 
     public VolumeOptions withMaxPendingBatches(int v) {
-        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, v, checkpointEveryObjects, flushMode, journal, readCache);
+        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, v, checkpointEveryObjects, flushMode, journal, readCache, gc);
     }
 
     public VolumeOptions withCheckpointEveryObjects(int v) {
-        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, v, flushMode, journal, readCache);
+        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, v, flushMode, journal, readCache, gc);
     }
 
     public VolumeOptions withFlushMode(FlushMode v) {
-        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, v, journal, readCache);
+        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, v, journal, readCache, gc);
     }
 
     public VolumeOptions withJournal(JournalOptions v) {
-        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, v, readCache);
+        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, v, readCache, gc);
     }
 
     public VolumeOptions withMaxExtentsPerObject(int v) {
-        return new VolumeOptions(objectBytes, v, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal, readCache);
+        return new VolumeOptions(objectBytes, v, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal, readCache, gc);
     }
 
     public VolumeOptions withReadCache(ReadCacheOptions v) {
-        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal, v);
+        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal, v, gc);
+    }
+
+    public VolumeOptions withGc(GcOptions v) {
+        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal, readCache, v);
     }
 }

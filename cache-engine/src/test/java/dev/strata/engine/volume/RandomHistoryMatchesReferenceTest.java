@@ -68,6 +68,11 @@ class RandomHistoryMatchesReferenceTest {
         }
         System.out.println("read cache over all runs: block hits " + CACHE_TOTALS.get(0) + ", fills " + CACHE_TOTALS.get(1)
                 + ", evictions " + CACHE_TOTALS.get(2));
+        System.out.println("garbage collection over all runs: objects compacted " + GC_TOTALS.get(0) + ", GC objects "
+                + GC_TOTALS.get(1) + ", objects deleted " + GC_TOTALS.get(2));
+        if (count >= 20 && (GC_TOTALS.get(0) == 0 || GC_TOTALS.get(1) == 0 || GC_TOTALS.get(2) == 0)) {
+            fail("garbage collection was not exercised: " + GC_TOTALS);
+        }
         if (count >= 20) {
             // The cache must really have been in the read path, small enough to evict.
             if (CACHE_TOTALS.get(0) == 0 || CACHE_TOTALS.get(1) == 0 || CACHE_TOTALS.get(2) == 0) {
@@ -78,6 +83,8 @@ class RandomHistoryMatchesReferenceTest {
 
     /** Snapshots, clones, snapshot deletes, clone deletes, volume deletes, end checks: summed over every run. */
     private static final java.util.concurrent.atomic.AtomicLongArray SNAPSHOT_TOTALS = new java.util.concurrent.atomic.AtomicLongArray(6);
+    /** Explicit GC passes' objects compacted, GC objects written and objects deleted, over every run. */
+    private static final java.util.concurrent.atomic.AtomicLongArray GC_TOTALS = new java.util.concurrent.atomic.AtomicLongArray(3);
 
     /** Read cache block hits, fills and evictions summed over every run. */
     private static final java.util.concurrent.atomic.AtomicLongArray CACHE_TOTALS = new java.util.concurrent.atomic.AtomicLongArray(3);
@@ -201,6 +208,8 @@ class RandomHistoryMatchesReferenceTest {
         private final java.util.Map<String, String> cloneParents = new java.util.TreeMap<>();
         private int names;
         private int generation;
+        /** GC's own draws, so the write history of a seed does not depend on them. */
+        private SplittableRandom gcRnd;
 
         Run(long seed, Path dir) throws IOException {
             this(seed, dir, new LocalDirectoryObjectStore(dir.resolve("bucket")));
@@ -227,7 +236,24 @@ class RandomHistoryMatchesReferenceTest {
                             .syncInterval(Duration.ofMillis(rnd.nextBoolean() ? 2 : 1000))
                             .directIo(dev.strata.engine.journal.DirectIoMode.OFF)
                             .build())
-                    .withReadCache(smallReadCache(seed));
+                    .withReadCache(smallReadCache(seed))
+                    .withGc(gcOptions(seed));
+            this.gcRnd = new SplittableRandom(seed ^ 0x6C0113C7L);
+        }
+
+        /**
+         * Garbage collection with no delete grace (no concurrent take-over here: a crashed writer
+         * is stopped before another node opens) and a random live threshold; in a third of the
+         * seeds it also runs in the background every few milliseconds, racing the history.
+         */
+        private static dev.strata.engine.gc.GcOptions gcOptions(long seed) {
+            SplittableRandom r = new SplittableRandom(seed ^ 0x6C0FF5L);
+            return dev.strata.engine.gc.GcOptions.defaults()
+                    .withEnabled(r.nextInt(3) == 0)
+                    .withInterval(Duration.ofMillis(1 + r.nextInt(20)))
+                    .withLiveThreshold(0.2 + r.nextDouble() * 0.75)
+                    .withPacing(1L << 30, 100_000)
+                    .withDeleteGrace(Duration.ZERO);
         }
 
         /**
@@ -302,6 +328,10 @@ class RandomHistoryMatchesReferenceTest {
         }
 
         private void step() throws Exception {
+            if (gcRnd.nextInt(100) < 8) {
+                collectGarbage();
+                return;
+            }
             int r = rnd.nextInt(100);
             if (r < 38) {
                 write(randomLba(), randomLength(), rnd.nextInt(10) == 0);
@@ -581,6 +611,59 @@ class RandomHistoryMatchesReferenceTest {
                     fail("read of sector " + (lba + i) + ": expected tag " + Long.toHexString(want) + " got "
                             + Long.toHexString(got) + trace());
                 }
+            }
+        }
+
+        /**
+         * A GC pass; one in four dies at a random point of it (after choosing victims, after
+         * copying, after committing a GC object, while deleting) and the process restarts.
+         * GC never changes what the volume reads: checked whole after every pass.
+         */
+        private void collectGarbage() throws IOException {
+            if (gcRnd.nextInt(4) == 0) {
+                String[] points = {"selected", "copied", "committed", "deleting"};
+                String at = points[gcRnd.nextInt(points.length)];
+                trace.append("gc-dies@").append(at).append(';');
+                volume.gcCrashPoints(p -> {
+                    if (p.equals(at)) {
+                        throw new GcDiedHere(at);
+                    }
+                });
+                try {
+                    volume.collectGarbage();
+                } catch (GcDiedHere expected) {
+                    // the process "dies" here
+                }
+                crash(gcRnd.nextBoolean());
+                return;
+            }
+            if (gcRnd.nextBoolean()) {
+                // Retire, then two checkpoints captured later (each after a new object): the next pass may delete.
+                trace.append("gc+2cp;");
+                volume.collectGarbage();
+                for (int i = 0; i < 2; i++) {
+                    long lba = gcRnd.nextInt(SECTORS);
+                    write(lba, 1 + gcRnd.nextInt(8), false);
+                    volume.flushToBucket();
+                    model.markDurableBucket();
+                    volume.checkpoint();
+                }
+            }
+            dev.strata.engine.gc.GcReport r = volume.collectGarbage();
+            GC_TOTALS.addAndGet(0, r.objectsCompacted());
+            GC_TOTALS.addAndGet(1, r.gcObjectsWritten());
+            GC_TOTALS.addAndGet(2, r.objectsDeleted());
+            trace.append("gc(").append(r.objectsCompacted()).append('c').append(r.objectsDeleted()).append("d);");
+            long[] got = readAll(volume);
+            if (!VolumeModel.same(model.current(), got)) {
+                fail("after garbage collection the volume reads differently:"
+                        + VolumeModel.describeDifference(model.current(), got) + trace());
+            }
+        }
+
+        private static final class GcDiedHere extends IOException {
+            GcDiedHere(String point) {
+                super("test: GC dies at " + point);
             }
         }
 

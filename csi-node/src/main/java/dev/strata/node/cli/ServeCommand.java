@@ -4,6 +4,8 @@ import dev.strata.engine.objectlog.VolumeKeys;
 import dev.strata.engine.volume.LogStructuredVolume;
 import dev.strata.engine.volume.StrataEngine;
 import dev.strata.engine.volume.VolumeOptions;
+import dev.strata.node.control.ControlServer;
+import dev.strata.node.control.VolumeControl;
 import dev.strata.node.nbd.NbdExport;
 import dev.strata.node.nbd.NbdServer;
 import java.io.PrintStream;
@@ -12,6 +14,7 @@ import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashSet;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import sun.misc.Signal;
@@ -26,7 +29,7 @@ final class ServeCommand {
 
     static {
         Set<String> f = new HashSet<>(StoreSettings.FLAGS);
-        f.addAll(Set.of("volume", "size", "socket", "listen", "flush-mode"));
+        f.addAll(Set.of("volume", "size", "socket", "listen", "flush-mode", "control"));
         FLAGS = Set.copyOf(f);
         Set<String> s = new HashSet<>(StoreSettings.SWITCHES);
         s.addAll(Set.of("take-over", "no-socket"));
@@ -77,10 +80,16 @@ final class ServeCommand {
             nb.tcp(listen.getHostString(), listen.getPort());
         }
         NbdServer server = nb.build();
+        ControlServer control;
         try {
             server.start();
+            // Snapshots (and flush, status) of the held volume go through this process: docs/control.md.
+            control = ControlServer.start(where.controlSocket(name), new VolumeControl(engine, volume,
+                    () -> Map.of("nbd-connections", Integer.toString(server.connectionCount()),
+                            "nbd-endpoints", server.endpoints().toString().replace(" ", ""))));
         } catch (Exception e) {
-            // e.g. the port or the socket is in use (start() closed the listeners): close the volume before failing
+            // e.g. the port or a socket is in use (start() closed the listeners): close the volume before failing
+            server.close();
             volume.close();
             engine.close();
             throw e;
@@ -90,11 +99,13 @@ final class ServeCommand {
         for (URI uri : server.endpoints()) {
             out.println("nbd endpoint: " + uri);
         }
+        out.println("control socket: " + control.path());
         out.flush();
 
         stop.await();
-        out.println("stopping: closing connections, flushing, uploading, checkpointing...");
+        out.println("stopping: finishing control requests, closing connections, flushing, uploading, checkpointing...");
         out.flush();
+        control.close();
         server.close();
         volume.close();
         engine.close();

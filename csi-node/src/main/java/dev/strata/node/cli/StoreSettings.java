@@ -4,6 +4,7 @@ import dev.strata.engine.store.LocalDirectoryObjectStore;
 import dev.strata.engine.store.ObjectStore;
 import dev.strata.engine.store.S3ObjectStore;
 import dev.strata.engine.store.S3StoreConfig;
+import dev.strata.node.control.ControlProtocol;
 import java.io.IOException;
 import java.io.Reader;
 import java.net.URI;
@@ -26,10 +27,13 @@ final class StoreSettings {
 
     final Path dir;
     final S3StoreConfig s3;
+    /** {@code --control PATH} (or the key in the config file), or null for the default path. */
+    private final Path control;
 
-    private StoreSettings(Path dir, S3StoreConfig s3) {
+    private StoreSettings(Path dir, S3StoreConfig s3, Path control) {
         this.dir = dir;
         this.s3 = s3;
+        this.control = control;
     }
 
     static StoreSettings from(Args args) throws IOException {
@@ -43,7 +47,7 @@ final class StoreSettings {
             }
             for (String k : p.stringPropertyNames()) {
                 if (!FLAGS.contains(k) && !SWITCHES.contains(k) && !k.equals("volume") && !k.equals("listen")
-                        && !k.equals("socket") && !k.equals("size")) {
+                        && !k.equals("socket") && !k.equals("size") && !k.equals("control")) {
                     throw new Args.UsageException("--config " + file + ": unknown key '" + k + "'");
                 }
                 if (k.contains("secret") || k.contains("access-key")) {
@@ -86,7 +90,8 @@ final class StoreSettings {
                 }
             }
         }
-        return new StoreSettings(dir, s3);
+        String control = value(args, p, "control", null);
+        return new StoreSettings(dir, s3, control == null ? null : Path.of(control).toAbsolutePath());
     }
 
     static String value(Args args, Properties p, String key, String dflt) {
@@ -100,6 +105,15 @@ final class StoreSettings {
     /** Journal, cache, locks and node identity: always on this node, under {@code dir}. */
     Path localDir() {
         return dir.resolve("node");
+    }
+
+    /**
+     * The control socket of the serve that holds {@code volume} on this node: {@code --control}
+     * if given, else {@code LOCALDIR/control/VOLUME.sock} (docs/control.md). {@code serve} and
+     * the commands that talk to it compute the same path from the same settings.
+     */
+    Path controlSocket(String volume) {
+        return control != null ? control : ControlProtocol.defaultSocket(localDir(), volume);
     }
 
     String describe() {

@@ -14,6 +14,7 @@ public final class StrataMain {
                            --dir DIR (default ./strata-data: bucket, journal, socket)
                            --volume NAME (vol0)  --size SIZE (4GiB, at creation only)
                            --socket PATH (DIR/NAME.sock)  --listen HOST:PORT (TCP too)
+                           --control PATH (DIR/node/control/NAME.sock: snapshots, flush, status)
                            --no-socket  --take-over  --flush-mode journal|bucket
                            S3 instead of DIR/bucket: --s3-bucket B [--s3-endpoint URL]
                            [--s3-region R] [--s3-prefix P] [--s3-path-style]
@@ -24,7 +25,10 @@ public final class StrataMain {
               volume     create NAME --size SIZE | list | inspect NAME | delete NAME  (same store flags)
                          clone --from VOLUME@SNAPSHOT --volume NEW
               snapshot   create|delete --volume NAME --name SNAP | list --volume NAME
-                           (same store flags; docs/snapshots-and-clones.md)
+                           (same store flags; docs/snapshots-and-clones.md); create and delete go
+                           through the serve holding NAME on this node if one runs [--control PATH]
+              control    status|flush --volume NAME  ask the serve holding NAME (docs/control.md)
+                           (same --dir or --control as that serve)
               test       install what the tests need and run them (handled by ./strata)
               help       this text
             """;
@@ -42,8 +46,9 @@ public final class StrataMain {
         try {
             return switch (cmd) {
                 case "serve" -> ServeCommand.run(new Args(argv, 1, ServeCommand.FLAGS, ServeCommand.SWITCHES), out);
-                case "volume" -> VolumeCommand.run(argv, out);
-                case "snapshot" -> SnapshotCommand.run(argv, out);
+                case "volume" -> VolumeCommand.run(argv, out, err);
+                case "snapshot" -> SnapshotCommand.run(argv, out, err);
+                case "control" -> ControlCommand.run(argv, out, err);
                 case "demo" -> DemoCommand.run(new Args(argv, 1, Set.of("dir", "seconds"), Set.of()), out);
                 case "demo-writer" -> DemoCommand.writer(new Args(argv, 1, Set.of("dir", "volume"), Set.of()), out);
                 case "help", "--help", "-h" -> {

@@ -1,18 +1,25 @@
 package dev.strata.node.cli;
 
+import dev.strata.engine.gc.VictimSelector;
 import dev.strata.engine.objectlog.VolumeKeys;
+import dev.strata.engine.readcache.ReadCacheOptions;
 import dev.strata.engine.store.ObjectInfo;
 import dev.strata.engine.store.ObjectStore;
+import dev.strata.engine.volume.LogStructuredVolume;
 import dev.strata.engine.volume.StrataEngine;
 import dev.strata.engine.volume.Superblock;
+import dev.strata.engine.volume.VolumeOptions;
 import java.io.PrintStream;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 
-/** {@code strata volume create|clone|list|inspect}: the volume operations the CSI controller will call. */
+/**
+ * {@code strata volume create|clone|list|inspect|delete}: the volume operations the CSI controller
+ * will call. {@code delete} prints its progress to standard error once a second.
+ */
 final class VolumeCommand {
-    static int run(String[] argv, PrintStream out) throws Exception {
+    static int run(String[] argv, PrintStream out, PrintStream err) throws Exception {
         if (argv.length < 2) {
             throw new Args.UsageException("volume: create, clone, list or inspect");
         }
@@ -51,7 +58,7 @@ final class VolumeCommand {
                 case "inspect" -> inspect(engine, name(args), out);
                 case "delete" -> {
                     String name = name(args);
-                    int keys = engine.deleteVolume(name);
+                    int keys = engine.deleteVolume(name, new ProgressPrinter(err, "deleting volume " + name, "keys"));
                     java.util.List<String> keepers = engine.clonesKeepingRemains(name);
                     if (keepers.isEmpty()) {
                         out.println("deleted volume " + name + " (" + keys + " keys)");
@@ -98,6 +105,17 @@ final class VolumeCommand {
         out.println("epochs      " + epochs.stream().map(o -> o.key().substring(keys.epochsPrefix().length())).toList());
         out.println("checkpoints " + store.list(keys.checkpointsPrefix()).stream()
                 .map(o -> o.key().substring(keys.checkpointsPrefix().length())).toList());
+        // Live data and what GC would do, from the bucket's state (a running writer's newest writes may not be there yet).
+        VolumeOptions readOnly = VolumeOptions.defaults().withReadCache(ReadCacheOptions.disabled());
+        try (LogStructuredVolume v = engine.openReadOnly(name, readOnly)) {
+            long[] live = v.liveSummary();
+            VictimSelector.Selection gc = v.gcEstimate();
+            out.printf("live        %d of %d data bytes in %d objects (%.1f %%)%n", live[0], live[1], live[2],
+                    live[1] == 0 ? 100.0 : 100.0 * live[0] / live[1]);
+            out.printf("gc          would free %d objects (%d bytes) by copying %d live bytes out of %d of them (threshold %.2f live)%n",
+                    gc.empty().size() + gc.compact().size(), gc.bytesFreed(), gc.bytesToCopy(), gc.compact().size(),
+                    readOnly.gc().liveThreshold());
+        }
         for (var snap : engine.listSnapshots(name)) {
             out.println("snapshot    " + snap.snapshot() + " (objects up to " + snap.objectSeq() + ", " + snap.created()
                     + ") clones " + engine.clonesOf(name, snap.snapshot()));

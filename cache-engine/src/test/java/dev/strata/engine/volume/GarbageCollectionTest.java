@@ -1,0 +1,249 @@
+package dev.strata.engine.volume;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.strata.engine.gc.GcOptions;
+import dev.strata.engine.gc.GcReport;
+import dev.strata.engine.objectlog.VolumeKeys;
+import dev.strata.engine.store.LocalDirectoryObjectStore;
+import dev.strata.engine.store.ObjectInfo;
+import dev.strata.engine.store.ObjectStore;
+import dev.strata.engine.store.ObjectStoreStats;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Garbage collection frees the bucket without changing a byte the volume, a snapshot or a node
+ * taking over reads (docs/gc.md). Passes are run explicitly (the background collector is off)
+ * so each test can say exactly what a pass must have done.
+ */
+class GarbageCollectionTest {
+    private static final int OBJECT = 64 * 1024;
+    private static final int SIZE = 4 << 20;
+    private static final VolumeOptions OPTS = VolumeOptions.defaults().withObjectBytes(OBJECT)
+            .withCheckpointEveryObjects(100_000).withSealAfter(Duration.ofSeconds(30))
+            .withGc(GcOptions.defaults().withEnabled(false).withDeleteGrace(Duration.ZERO).withLiveThreshold(0.5));
+
+    @TempDir
+    Path tmp;
+
+    private ObjectStore store;
+
+    private StrataEngine engine(String node) throws Exception {
+        if (store == null) {
+            store = new LocalDirectoryObjectStore(tmp.resolve("bucket"));
+        }
+        return new StrataEngine(store, tmp.resolve(node), node);
+    }
+
+    private Set<String> objectKeys(String volume) throws IOException {
+        VolumeKeys keys = new VolumeKeys(volume);
+        return store.list(keys.objectsPrefix()).stream().map(ObjectInfo::key).collect(Collectors.toSet());
+    }
+
+    /** Two checkpoints captured after whatever GC retired so far (each after a new object). */
+    private static void twoCheckpoints(LogStructuredVolume v, byte[] image, Random r) throws IOException {
+        for (int i = 0; i < 2; i++) {
+            VolumeImages.write(v, image, (long) r.nextInt(SIZE / 4096) * 4096, VolumeImages.random(r, 4096));
+            v.flushToBucket();
+            v.checkpoint();
+        }
+    }
+
+    @Test
+    void compactionCopiesOnlyLiveDataAndDeletesTheEmptiedObjects() throws Exception {
+        StrataEngine engine = engine("n1");
+        engine.createVolume("v", SIZE);
+        Random r = new Random(7);
+        byte[] image = new byte[SIZE];
+        Set<String> firstGeneration;
+        try (LogStructuredVolume v = engine.openForWrite("v", OPTS, false)) {
+            for (int off = 0; off < SIZE; off += OBJECT) {
+                VolumeImages.write(v, image, off, VolumeImages.random(r, OBJECT));
+            }
+            v.flushToBucket();
+            firstGeneration = objectKeys("v");
+            assertEquals(SIZE / OBJECT, firstGeneration.size());
+            // Three quarters of every object overwritten: each keeps 16 KiB live.
+            for (int off = 0; off < SIZE; off += OBJECT) {
+                VolumeImages.write(v, image, off, VolumeImages.random(r, OBJECT * 3 / 4));
+            }
+            v.flushToBucket();
+
+            GcReport first = v.collectGarbage();
+            assertEquals(SIZE / OBJECT, first.objectsCompacted(), first.toString());
+            assertEquals((long) SIZE / 4, first.bytesCopied(), "only the live quarter is copied: " + first);
+            assertEquals(0, first.objectsDeleted(), "nothing is deleted before two later checkpoints: " + first);
+            VolumeImages.assertMatches(v, image, "after compaction");
+
+            twoCheckpoints(v, image, r);
+            GcReport second = v.collectGarbage();
+            assertTrue(second.objectsDeleted() >= SIZE / OBJECT, second.toString());
+            Set<String> now = objectKeys("v");
+            for (String k : firstGeneration) {
+                assertTrue(!now.contains(k), k + " should have been deleted");
+            }
+            VolumeImages.assertMatches(v, image, "after deletion");
+        }
+        // Clean reopen, a crash with power cut, and another node taking over: all read the same.
+        try (LogStructuredVolume v = engine.openForWrite("v", OPTS, false)) {
+            VolumeImages.assertMatches(v, image, "reopened");
+            v.crashForTest(true);
+        }
+        try (LogStructuredVolume v = engine.openForWrite("v", OPTS, false)) {
+            VolumeImages.assertMatches(v, image, "after a power cut");
+            v.crashForTest(true);
+        }
+        try (LogStructuredVolume v = engine("n2").openForWrite("v", OPTS, true)) {
+            VolumeImages.assertMatches(v, image, "taken over from the bucket alone");
+        }
+    }
+
+    @Test
+    void aSnapshotKeepsTheObjectsItReadsUntilItIsDeleted() throws Exception {
+        StrataEngine engine = engine("n1");
+        engine.createVolume("v", SIZE);
+        Random r = new Random(8);
+        byte[] image = new byte[SIZE];
+        try (LogStructuredVolume v = engine.openForWrite("v", OPTS, false)) {
+            for (int off = 0; off < SIZE; off += OBJECT) {
+                VolumeImages.write(v, image, off, VolumeImages.random(r, OBJECT));
+            }
+            v.createSnapshot("s1");
+            byte[] atS1 = image.clone();
+            Set<String> pinned = objectKeys("v");
+            for (int off = 0; off < SIZE; off += OBJECT) {
+                VolumeImages.write(v, image, off, VolumeImages.random(r, OBJECT));
+            }
+            v.flushToBucket();
+            v.collectGarbage();
+            twoCheckpoints(v, image, r);
+            GcReport kept = v.collectGarbage();
+            assertEquals(0, kept.objectsDeleted(), "the snapshot's objects are pinned: " + kept);
+            assertTrue(objectKeys("v").containsAll(pinned));
+            try (SnapshotView s1 = engine.openSnapshot("v", "s1")) {
+                VolumeImages.assertMatches(s1, atS1, "s1 after GC");
+            }
+
+            engine.deleteSnapshot("v", "s1");
+            v.collectGarbage(); // the pins are re-read: the old objects are retired now
+            twoCheckpoints(v, image, r);
+            GcReport freed = v.collectGarbage();
+            assertTrue(freed.objectsDeleted() >= pinned.size(), "deleting the snapshot releases its objects: " + freed);
+            Set<String> now = objectKeys("v");
+            assertTrue(pinned.stream().noneMatch(now::contains), "still there: " + pinned.stream().filter(now::contains).toList());
+            VolumeImages.assertMatches(v, image, "volume");
+        }
+    }
+
+    @Test
+    void aWriterThatWasTakenOverDeletesNothing() throws Exception {
+        StrataEngine a = engine("a");
+        a.createVolume("v", SIZE);
+        Random r = new Random(9);
+        byte[] image = new byte[SIZE];
+        LogStructuredVolume old = a.openForWrite("v", OPTS, false);
+        for (int off = 0; off < SIZE; off += OBJECT) {
+            VolumeImages.write(old, image, off, VolumeImages.random(r, OBJECT));
+        }
+        old.flushToBucket();
+        old.checkpoint();
+        for (int off = 0; off < SIZE; off += OBJECT) {
+            VolumeImages.write(old, image, off, VolumeImages.random(r, OBJECT));
+        }
+        old.flushToBucket();
+        byte[] atTakeOver = image.clone();
+        // Node b takes the volume over; node a does not know yet (its fence check is periodic).
+        LogStructuredVolume taker = engine("b").openForWrite("v", OPTS, true);
+        Set<String> before = objectKeys("v");
+        old.collectGarbage(); // retires a's first generation
+        for (int i = 0; i < 2; i++) {
+            old.write((long) i * 4096, ByteBuffer.wrap(VolumeImages.random(r, 4096)), false);
+            old.flushToBucket();
+            old.checkpoint();
+        }
+        GcReport fenced = old.collectGarbage();
+        assertEquals(0, fenced.objectsDeleted(), "the deletion phase's fence check stops it: " + fenced);
+        assertTrue(objectKeys("v").containsAll(before), "a fenced writer must not delete what the new holder reads");
+        assertThrows(VolumeFencedException.class, () -> old.write(0, ByteBuffer.allocate(4096), false));
+        VolumeImages.assertMatches(taker, atTakeOver, "the new holder");
+        taker.close();
+        old.crashForTest(false);
+    }
+
+    @Test
+    void anOpenSlowerThanHalfTheDeleteGraceIsRefused() throws Exception {
+        StrataEngine fast = engine("n1");
+        fast.createVolume("v", SIZE);
+        fast.openForWrite("v", OPTS, false).close();
+        ObjectStore slow = new SlowListStore(store, 300);
+        StrataEngine engine = new StrataEngine(slow, tmp.resolve("n2"), "n2");
+        VolumeOptions opts = OPTS.withGc(OPTS.gc().withDeleteGrace(Duration.ofMillis(200)));
+        VolumeException e = assertThrows(VolumeException.class, () -> engine.openForWrite("v", opts, true));
+        assertTrue(e.getMessage().contains("grace"), e.getMessage());
+        // With a grace the load fits in, the same open works.
+        engine.openForWrite("v", OPTS.withGc(OPTS.gc().withDeleteGrace(Duration.ofMinutes(5))), true).close();
+    }
+
+    /** A store whose LISTs take {@code delayMs} (a slow bucket or a huge volume). */
+    private record SlowListStore(ObjectStore delegate, long delayMs) implements ObjectStore {
+        @Override
+        public List<ObjectInfo> list(String prefix) throws IOException {
+            try {
+                Thread.sleep(delayMs);
+            } catch (InterruptedException e) {
+                throw new IOException(e);
+            }
+            return delegate.list(prefix);
+        }
+
+        @Override
+        public void put(String key, ByteBuffer data) throws IOException {
+            delegate.put(key, data);
+        }
+
+        @Override
+        public boolean putIfAbsent(String key, ByteBuffer data) throws IOException {
+            return delegate.putIfAbsent(key, data);
+        }
+
+        @Override
+        public byte[] get(String key) throws IOException {
+            return delegate.get(key);
+        }
+
+        @Override
+        public int getRange(String key, long offset, ByteBuffer dst) throws IOException {
+            return delegate.getRange(key, offset, dst);
+        }
+
+        @Override
+        public void delete(String key) throws IOException {
+            delegate.delete(key);
+        }
+
+        @Override
+        public ObjectStoreStats stats() {
+            return delegate.stats();
+        }
+
+        @Override
+        public String describe() {
+            return "slow " + delegate.describe();
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+}
