@@ -11,10 +11,13 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -41,16 +44,34 @@ final class Snapshots {
             byte[] mapBody) throws IOException {
         VolumeKeys.validateSnapshotName(name);
         String recordKey = keys.snapshot(name);
+        // A deleted snapshot's name stays reserved while its marker exists (clones still read it, or
+        // its delete was interrupted): a new record under it would be born hidden.
+        if (exists(store, keys.snapshotDeleting(name))) {
+            throw reserved(store, keys.volume(), name);
+        }
         String mapKey = keys.snapshotMap(name, HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong()));
         store.put(mapKey, ByteBuffer.wrap(mapBody));
         SnapshotRecord rec = new SnapshotRecord(keys.volume(), name, objectSeq, coveredSeq, epoch, mapKey, Instant.now());
         if (!store.putIfAbsent(recordKey, ByteBuffer.wrap(rec.encode()))) {
             // Our map is nobody's: remove it (a crash here would leave a harmless orphan).
             store.delete(mapKey);
+            if (exists(store, keys.snapshotDeleting(name))) {
+                throw reserved(store, keys.volume(), name);
+            }
             throw new SnapshotExistsException("snapshot " + name + " of volume " + keys.volume() + " already exists ("
                     + recordKey + ")");
         }
         return rec;
+    }
+
+    /** The error for a name held by a deleted snapshot. */
+    private static SnapshotExistsException reserved(ObjectStore store, String volume, String name) throws IOException {
+        List<String> clones = clones(store, volume, name);
+        VolumeKeys keys = new VolumeKeys(volume);
+        return new SnapshotExistsException("snapshot " + name + " of volume " + volume + " was deleted, but "
+                + (clones.isEmpty() ? "its delete is unfinished; run the delete of " + volume + "@" + name + " again to finish it"
+                        : "clone(s) " + clones + " still read through it: the name stays reserved until they are deleted")
+                + " (" + keys.snapshotDeleting(name) + ")");
     }
 
     static SnapshotRecord record(ObjectStore store, String volume, String name) throws IOException {
@@ -63,19 +84,56 @@ final class Snapshots {
         }
     }
 
-    /** The volume's snapshots, in name order. */
+    /** The volume's snapshots in name order, without deleted ones that clones still keep (see {@link #listAll}). */
     static List<SnapshotRecord> list(ObjectStore store, String volume) throws IOException {
-        VolumeKeys keys = new VolumeKeys(volume);
         List<SnapshotRecord> out = new ArrayList<>();
-        for (ObjectInfo info : store.list(keys.snapshotsPrefix())) {
-            String rest = info.key().substring(keys.snapshotsPrefix().length());
+        for (Retained r : listAll(store, volume)) {
+            if (!r.deleted()) {
+                out.add(r.record());
+            }
+        }
+        return out;
+    }
+
+    /**
+     * A snapshot record and what the bucket says about it.
+     *
+     * @param deleted its {@code .deleting} marker exists: hidden from users, kept while {@code clones} is not empty
+     * @param clones  the clones whose reference records name it, in name order
+     */
+    record Retained(SnapshotRecord record, boolean deleted, List<String> clones) {}
+
+    /**
+     * Every snapshot record of the volume, in name order, including deleted ones that clones keep:
+     * what a garbage collector must treat as live (every object their maps point into). One LIST
+     * plus one GET per record.
+     */
+    static List<Retained> listAll(ObjectStore store, String volume) throws IOException {
+        VolumeKeys keys = new VolumeKeys(volume);
+        String prefix = keys.snapshotsPrefix();
+        List<String> names = new ArrayList<>();
+        Set<String> deleted = new HashSet<>();
+        Map<String, List<String>> refs = new HashMap<>();
+        for (ObjectInfo info : store.list(prefix)) {
+            String rest = info.key().substring(prefix.length());
+            int dot = rest.indexOf('.');
             // Records are the keys without a dot or slash; maps, refs and markers all have one.
-            if (rest.indexOf('.') < 0 && rest.indexOf('/') < 0) {
-                try {
-                    out.add(SnapshotRecord.decode(store.get(info.key()), info.key()));
-                } catch (NoSuchObjectException deletedMeanwhile) {
-                    // gone between LIST and GET
-                }
+            if (dot < 0 && rest.indexOf('/') < 0) {
+                names.add(rest);
+            } else if (dot > 0 && rest.substring(dot).equals(".deleting")) {
+                deleted.add(rest.substring(0, dot));
+            } else if (dot > 0 && rest.startsWith(".refs/", dot)) {
+                refs.computeIfAbsent(rest.substring(0, dot), k -> new ArrayList<>()).add(rest.substring(dot + 6));
+            }
+        }
+        List<Retained> out = new ArrayList<>();
+        for (String name : names) {
+            String key = prefix + name;
+            try {
+                out.add(new Retained(SnapshotRecord.decode(store.get(key), key), deleted.contains(name),
+                        List.copyOf(refs.getOrDefault(name, List.of()))));
+            } catch (NoSuchObjectException deletedMeanwhile) {
+                // gone between LIST and GET
             }
         }
         return out;
@@ -92,33 +150,79 @@ final class Snapshots {
         return out;
     }
 
+    /** True if the snapshot's {@code .deleting} marker exists: deleted from the user's view. */
+    static boolean isDeleted(ObjectStore store, String volume, String name) throws IOException {
+        return exists(store, new VolumeKeys(volume).snapshotDeleting(name));
+    }
+
     /**
-     * Deletes a snapshot no clone reads from. The marker is written before the references are
-     * listed and a clone checks for it after writing its reference: one of the two sees the other.
+     * Deletes snapshot {@code name}: marker first, then the references are listed. With none, the
+     * map, the record and the marker go. With some, the snapshot stays in the bucket, hidden
+     * (marked), until the last clone's reference goes ({@link #releaseReference}). A clone checks
+     * for the marker after writing its reference: one of the two sees the other. Running it again
+     * on a marked snapshot finishes what a crash left.
+     *
+     * @return the clones that still read through the snapshot (empty: it is gone)
      */
-    static void delete(ObjectStore store, String volume, String name) throws IOException {
+    static List<String> delete(ObjectStore store, String volume, String name, String requester) throws IOException {
         VolumeKeys keys = new VolumeKeys(volume);
-        SnapshotRecord rec = record(store, volume, name);
         String marker = keys.snapshotDeleting(name);
-        store.put(marker, ByteBuffer.wrap(("deleting " + Instant.now() + "\n").getBytes()));
-        List<String> clones = clones(store, volume, name);
-        if (!clones.isEmpty()) {
-            store.delete(marker);
-            throw new SnapshotInUseException("snapshot " + name + " of volume " + volume + " is read by clone(s) " + clones
-                    + " (reference records under " + keys.snapshotRefsPrefix(name) + "); delete the clones first");
+        SnapshotRecord rec;
+        try {
+            rec = SnapshotRecord.decode(store.get(keys.snapshot(name)), keys.snapshot(name));
+        } catch (NoSuchObjectException e) {
+            if (exists(store, marker)) {
+                store.delete(marker); // an interrupted finish: the map and the record are gone already
+                return List.of();
+            }
+            throw new SnapshotNotFoundException("volume " + volume + " has no snapshot " + name + " (" + keys.snapshot(name)
+                    + " not found)");
         }
-        store.delete(keys.snapshot(name));
+        if (!exists(store, marker)) {
+            store.put(marker, ByteBuffer.wrap(new DeletionMarker(volume, name, requester, Instant.now()).encode()));
+        }
+        List<String> clones = clones(store, volume, name);
+        if (clones.isEmpty()) {
+            finish(store, keys, rec);
+        }
+        return clones;
+    }
+
+    /** The last steps of a snapshot delete, under its marker, with no reference left: map, record, marker. */
+    private static void finish(ObjectStore store, VolumeKeys keys, SnapshotRecord rec) throws IOException {
+        // Map before record is safe here: the marker hides the record from every new reader, and no
+        // clone reads it (no reference). A crash after the map leaves a marked record: a rerun finishes.
         store.delete(rec.mapKey());
-        store.delete(marker);
+        store.delete(keys.snapshot(rec.snapshot()));
+        store.delete(keys.snapshotDeleting(rec.snapshot()));
+    }
+
+    /**
+     * Clone {@code clone} no longer reads through {@code volume@name}: deletes its reference, then
+     * finishes whatever was waiting for it: the snapshot's delete if it is marked and this was
+     * its last reference; the volume's remains if the volume is marked deleted (which may in turn
+     * release the volume's own reference on its parent).
+     */
+    static void releaseReference(ObjectStore store, String volume, String name, String clone) throws IOException {
+        VolumeKeys keys = new VolumeKeys(volume);
+        store.delete(keys.snapshotRef(name, clone));
+        if (VolumeDeletion.isBeingDeleted(store, keys)) {
+            VolumeDeletion.prune(store, keys, ProgressListener.NONE);
+            return;
+        }
+        if (exists(store, keys.snapshotDeleting(name)) && clones(store, volume, name).isEmpty()) {
+            try {
+                finish(store, keys, SnapshotRecord.decode(store.get(keys.snapshot(name)), keys.snapshot(name)));
+            } catch (NoSuchObjectException gone) {
+                store.delete(keys.snapshotDeleting(name));
+            }
+        }
     }
 
     /** Creates {@code clone} reading through {@code source@snapshot}; constant time, no data copied. */
     static Superblock clone(ObjectStore store, String source, String snapshot, String clone) throws IOException {
         VolumeKeys cloneKeys = new VolumeKeys(clone);
         VolumeKeys srcKeys = new VolumeKeys(source);
-        if (exists(store, cloneKeys.superblock())) {
-            throw new VolumeExistsException("volume " + clone + " already exists in " + store.describe());
-        }
         Superblock src = superblock(store, source);
         record(store, source, snapshot);
         String ref = srcKeys.snapshotRef(snapshot, clone);
@@ -129,14 +233,17 @@ final class Snapshots {
         f.put("clone", clone);
         f.put("created", Instant.now().toString());
         store.put(ref, ByteBuffer.wrap(new TextRecord(REF_TYPE, f).encode()));
-        // After the reference: a delete that started before it is visible now (its marker), one that
-        // starts later will list the reference and refuse.
-        boolean deleting = exists(store, srcKeys.snapshotDeleting(snapshot));
-        boolean gone = !exists(store, srcKeys.snapshot(snapshot));
+        // After the reference: a delete (of the snapshot or of the whole source volume) that started
+        // before it is visible now (its marker); one that starts later lists the reference and keeps
+        // the snapshot.
+        boolean volumeDeleted = VolumeDeletion.isBeingDeleted(store, srcKeys);
+        boolean deleting = volumeDeleted || exists(store, srcKeys.snapshotDeleting(snapshot));
+        boolean gone = !deleting && !exists(store, srcKeys.snapshot(snapshot));
         if (deleting || gone) {
-            store.delete(ref);
-            throw new SnapshotNotFoundException("snapshot " + snapshot + " of volume " + source
-                    + (gone ? " was deleted" : " is being deleted") + " while cloning it to " + clone);
+            releaseReference(store, source, snapshot, clone);
+            throw new SnapshotNotFoundException((volumeDeleted ? "volume " + source + " was deleted"
+                    : "snapshot " + snapshot + " of volume " + source + (gone ? " was deleted" : " is deleted"))
+                    + " while cloning it to " + clone);
         }
         Superblock sb = new Superblock(clone, UUID.randomUUID().toString(), src.sizeBytes(), Volume.SECTOR_SIZE,
                 src.blockSize(), Instant.now(), source + "@" + snapshot);
@@ -150,9 +257,23 @@ final class Snapshots {
         return sb;
     }
 
-    /** Opens snapshot {@code name} of {@code volume} read-only, with its parent chain if the volume is a clone. */
+    /**
+     * Opens snapshot {@code name} of {@code volume} read-only, with its parent chain if the volume is
+     * a clone. Refused for a deleted snapshot (or one of a deleted volume), even if clones keep it:
+     * only they read it, through their parent chain.
+     */
     static SnapshotView open(ObjectStore store, String volume, String name) throws IOException {
+        if (isDeleted(store, volume, name)) {
+            throw new SnapshotNotFoundException("snapshot " + name + " of volume " + volume + " was deleted"
+                    + describeKeepers(store, volume, name));
+        }
         return open(store, volume, name, 0);
+    }
+
+    /** ", kept while clones [..] read through it", or "" if none does. */
+    static String describeKeepers(ObjectStore store, String volume, String name) throws IOException {
+        List<String> clones = clones(store, volume, name);
+        return clones.isEmpty() ? "" : " (kept in the bucket while clone(s) " + clones + " read through it)";
     }
 
     /** The read-through layer under a clone, or null for a plain volume. */
@@ -181,7 +302,7 @@ final class Snapshots {
         return new SnapshotView(rec, sb.sizeBytes(), cp.map, cp.objects, new ObjectReader(store, keys, HEADER_CACHE), parent);
     }
 
-    private static Superblock superblock(ObjectStore store, String volume) throws IOException {
+    static Superblock superblock(ObjectStore store, String volume) throws IOException {
         VolumeKeys keys = new VolumeKeys(volume);
         try {
             return Superblock.decode(store.get(keys.superblock()), keys.superblock());
@@ -190,7 +311,7 @@ final class Snapshots {
         }
     }
 
-    private static boolean exists(ObjectStore store, String key) throws IOException {
+    static boolean exists(ObjectStore store, String key) throws IOException {
         try {
             store.get(key);
             return true;

@@ -108,7 +108,7 @@ public final class StrataEngine implements AutoCloseable {
             return;
         }
         if (present.stream().anyMatch(o -> o.key().equals(keys.deleting()))) {
-            throw new VolumeExistsException("volume " + keys.volume() + " is being deleted; run the delete again to finish it");
+            throw new VolumeExistsException(deletedMessage(keys, VolumeDeletion.remainsKeptFor(store, keys)));
         }
         if (present.stream().anyMatch(o -> o.key().equals(keys.superblock()))) {
             throw new VolumeExistsException("volume " + keys.volume() + " already exists in " + store.describe());
@@ -118,12 +118,15 @@ public final class StrataEngine implements AutoCloseable {
     }
 
     /**
-     * Deletes a volume and everything of it in the bucket (objects, checkpoints, epochs,
-     * snapshots), and its journal on this node. Crash-safe and resumable: a second call finishes
-     * an interrupted one. Refused while any writer holds the volume or a clone reads through one
-     * of its snapshots.
+     * Deletes a volume: from then on it is not listed, cannot be opened and its name cannot be
+     * reused. Everything of it in the bucket (objects, checkpoints, epochs, snapshots) is deleted,
+     * and its journal on this node — except, while clones read through some of its snapshots, those
+     * snapshots and the objects their maps point into (the volume's <em>remains</em>, see
+     * {@link #clonesKeepingRemains}): they go, with the name's reservation, when the last such
+     * clone is deleted. Crash-safe and resumable: a second call finishes an interrupted one.
+     * Refused while any writer holds the volume.
      *
-     * @return the number of bucket keys deleted
+     * @return the number of bucket keys deleted by this call
      */
     public int deleteVolume(String name) throws IOException {
         return deleteVolume(name, ProgressListener.NONE);
@@ -147,12 +150,28 @@ public final class StrataEngine implements AutoCloseable {
         return n;
     }
 
+    /**
+     * For a deleted volume whose remains are kept: the clones that keep them, as
+     * {@code CLONE (via VOLUME@SNAPSHOT)}. Empty if the volume is not deleted or nothing is kept.
+     */
+    public List<String> clonesKeepingRemains(String name) throws IOException {
+        return VolumeDeletion.remainsKeptFor(store, new VolumeKeys(name));
+    }
+
+    private String deletedMessage(VolumeKeys keys, List<String> keptFor) {
+        if (keptFor.isEmpty()) {
+            return "volume " + keys.volume() + " is being deleted (" + keys.deleting() + " exists in " + store.describe()
+                    + "); run the delete again to finish it";
+        }
+        return "volume " + keys.volume() + " was deleted; its remains stay in " + store.describe() + " (and the name stays"
+                + " reserved) while clone(s) " + keptFor + " read through them; they go when those clones are deleted";
+    }
+
     /** The volume's superblock. @throws VolumeNotFoundException if there is no such volume */
     public Superblock superblock(String name) throws IOException {
         VolumeKeys keys = new VolumeKeys(name);
         if (VolumeDeletion.isBeingDeleted(store, keys)) {
-            throw new VolumeNotFoundException("volume " + name + " is being deleted (" + keys.deleting() + " exists in "
-                    + store.describe() + "); run the delete again to finish it");
+            throw new VolumeNotFoundException(deletedMessage(keys, VolumeDeletion.remainsKeptFor(store, keys)));
         }
         try {
             return Superblock.decode(store.get(keys.superblock()), keys.superblock());
@@ -170,15 +189,23 @@ public final class StrataEngine implements AutoCloseable {
         }
     }
 
-    /** Names of every volume in the bucket. */
+    /** Names of every volume in the bucket, without deleted ones (whose remains clones may keep). */
     public List<String> listVolumes() throws IOException {
         List<String> names = new ArrayList<>();
+        java.util.Set<String> deleted = new java.util.HashSet<>();
         for (ObjectInfo info : store.list(VolumeKeys.volumesRoot())) {
             String rest = info.key().substring(VolumeKeys.volumesRoot().length());
-            if (rest.endsWith("/superblock") && rest.indexOf('/') == rest.length() - "/superblock".length()) {
-                names.add(rest.substring(0, rest.indexOf('/')));
+            int slash = rest.indexOf('/');
+            if (slash > 0 && rest.indexOf('/', slash + 1) < 0) {
+                String tail = rest.substring(slash + 1);
+                if (tail.equals("superblock")) {
+                    names.add(rest.substring(0, slash));
+                } else if (tail.equals("deleting")) {
+                    deleted.add(rest.substring(0, slash)); // deleted, or remains kept for clones: not listed
+                }
             }
         }
+        names.removeAll(deleted);
         return names;
     }
 
@@ -316,33 +343,45 @@ public final class StrataEngine implements AutoCloseable {
         }
     }
 
-    /** The volume's snapshots, in name order. */
+    /** The volume's snapshots, in name order; deleted ones that clones still keep are not listed. */
     public List<SnapshotRecord> listSnapshots(String volume) throws IOException {
         superblock(volume);
         return Snapshots.list(store, volume);
     }
 
-    /** One snapshot's record. @throws SnapshotNotFoundException if there is none */
+    /** One snapshot's record. @throws SnapshotNotFoundException if there is none, or it was deleted */
     public SnapshotRecord snapshot(String volume, String snapshot) throws IOException {
-        return Snapshots.record(store, volume, snapshot);
+        SnapshotRecord rec = Snapshots.record(store, volume, snapshot);
+        if (Snapshots.isDeleted(store, volume, snapshot)) {
+            throw new SnapshotNotFoundException("snapshot " + snapshot + " of volume " + volume + " was deleted"
+                    + Snapshots.describeKeepers(store, volume, snapshot));
+        }
+        return rec;
     }
 
-    /** Names of the clones that read through the snapshot (its reference records). */
+    /** Names of the clones that read through the snapshot (its reference records), deleted or not. */
     public List<String> clonesOf(String volume, String snapshot) throws IOException {
         return Snapshots.clones(store, volume, snapshot);
     }
 
     /**
-     * Deletes a snapshot. Frees no space (there is no garbage collector yet).
+     * Deletes a snapshot. If clones read through it, it disappears from the user's view (not
+     * listed, cannot be opened or cloned, its name stays reserved) but its record and map stay in
+     * the bucket, marked deleted, until the last of those clones is deleted; then it goes.
+     * Deleting an already deleted snapshot again finishes whatever a crash left.
      *
-     * @throws SnapshotInUseException naming the clones if any read through it
+     * @return the clones that still read through it (empty: it is gone from the bucket)
+     * @throws SnapshotNotFoundException if there is no such snapshot
+     * @throws VolumeNotFoundException   if the volume does not exist or was deleted
      */
-    public void deleteSnapshot(String volume, String snapshot) throws IOException {
-        Snapshots.delete(store, volume, snapshot);
+    public List<String> deleteSnapshot(String volume, String snapshot) throws IOException {
+        superblock(volume);
+        return Snapshots.delete(store, volume, snapshot, describeHolder());
     }
 
     /** Opens a snapshot read-only; it reads the volume as it was when the snapshot was taken. */
     public SnapshotView openSnapshot(String volume, String snapshot) throws IOException {
+        superblock(volume);
         return Snapshots.open(store, volume, snapshot);
     }
 

@@ -144,14 +144,11 @@ class ClonesReadThroughTheirParentTest {
     }
 
     @Test
-    void deletingASnapshotAClonesReadsFromIsRefusedNamingTheClone() throws Exception {
+    void cloningAndTheErrorsOfCloning() throws Exception {
         StrataEngine engine = engine();
         engine.createVolume("src", SIZE);
         engine.createSnapshot("src", "s");
         engine.cloneVolume("src", "s", "c1");
-        SnapshotInUseException e = assertThrows(SnapshotInUseException.class, () -> engine.deleteSnapshot("src", "s"));
-        assertTrue(e.getMessage().contains("c1") && e.getMessage().contains("src"), e.getMessage());
-        // The refused delete left no marker behind: cloning still works.
         engine.cloneVolume("src", "s", "c2");
         assertThrows(VolumeExistsException.class, () -> engine.cloneVolume("src", "s", "c2"));
         assertEquals(List.of("c1", "c2"), engine.clonesOf("src", "s"));
@@ -160,6 +157,32 @@ class ClonesReadThroughTheirParentTest {
         try (SnapshotView s = engine.openSnapshot("src", "s")) {
             VolumeImages.assertMatches(s, new byte[SIZE], "snapshot still there");
         }
+    }
+
+    @Test
+    void deletingASnapshotAClonesReadsFromHidesItUntilTheLastCloneGoes() throws Exception {
+        StrataEngine engine = engine();
+        engine.createVolume("src", SIZE);
+        engine.createSnapshot("src", "s");
+        engine.cloneVolume("src", "s", "c1");
+        engine.cloneVolume("src", "s", "c2");
+        assertEquals(List.of("c1", "c2"), engine.deleteSnapshot("src", "s"));
+        assertEquals(List.of(), engine.listSnapshots("src"));
+        SnapshotNotFoundException hidden = assertThrows(SnapshotNotFoundException.class, () -> engine.openSnapshot("src", "s"));
+        assertTrue(hidden.getMessage().contains("c1"), hidden.getMessage());
+        assertThrows(SnapshotNotFoundException.class, () -> engine.snapshot("src", "s"));
+        assertThrows(SnapshotNotFoundException.class, () -> engine.cloneVolume("src", "s", "c3"));
+        assertTrue(!engine.exists("c3"));
+        SnapshotExistsException reserved = assertThrows(SnapshotExistsException.class, () -> engine.createSnapshot("src", "s"));
+        assertTrue(reserved.getMessage().contains("reserved") && reserved.getMessage().contains("c2"), reserved.getMessage());
+        try (LogStructuredVolume c = engine.openReadOnly("c1", OPTS)) {
+            VolumeImages.assertMatches(c, new byte[SIZE], "clone of a deleted snapshot");
+        }
+        engine.deleteVolume("c1");
+        assertTrue(engine.store().list("volumes/src/snapshots/s").size() > 1, "still kept for c2");
+        engine.deleteVolume("c2");
+        assertEquals(List.of(), engine.store().list("volumes/src/snapshots/"), "the last clone's delete finished s's");
+        engine.createSnapshot("src", "s"); // the name is free again
     }
 
     @Test
@@ -172,7 +195,8 @@ class ClonesReadThroughTheirParentTest {
         assertThrows(SnapshotNotFoundException.class, () -> engine.cloneVolume("src", "s", "c"));
         assertEquals(List.of(), engine.clonesOf("src", "s"));
         assertTrue(!engine.exists("c"));
-        engine.deleteSnapshot("src", "s"); // finishes the delete
+        // Releasing that reference (the last one of a marked snapshot) finished the interrupted delete.
         assertEquals(List.of(), engine.listSnapshots("src"));
+        assertEquals(List.of(), engine.store().list("volumes/src/snapshots/"));
     }
 }

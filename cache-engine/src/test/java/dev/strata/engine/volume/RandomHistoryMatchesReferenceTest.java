@@ -22,7 +22,10 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Acceptance 1 of the engine: random histories of write / overwrite / trim / write-zeroes /
  * flush / upload-flush / reads / process crash / power cut / loss of the node / clean reopen,
- * checked against {@link VolumeModel}. After every crash the volume must come back as exactly
+ * checked against {@link VolumeModel}; in a fraction of the seeds also snapshot create / delete,
+ * clone create / write / delete and delete of the volume under test, interleaved with the rest
+ * (so snapshots are taken across crashes and node loss), every live snapshot and clone checked
+ * against its own reference at the end, then everything deleted down to an empty bucket. After every crash the volume must come back as exactly
  * the state after some prefix of the acknowledged operations that includes every durable one.
  *
  * <p>The sequential write coalescer (docs/coalescer.md) is on for about half the seeds (its own
@@ -56,6 +59,16 @@ class RandomHistoryMatchesReferenceTest {
         } finally {
             if (root != tmp) {
                 deleteTree(root);
+            }
+        }
+        System.out.println("snapshot operations over all runs: snapshots " + SNAPSHOT_TOTALS.get(0) + ", clones "
+                + SNAPSHOT_TOTALS.get(1) + ", snapshot deletes " + SNAPSHOT_TOTALS.get(2) + ", clone deletes " + SNAPSHOT_TOTALS.get(3)
+                + ", volume deletes " + SNAPSHOT_TOTALS.get(4) + ", snapshots and clones checked at the end " + SNAPSHOT_TOTALS.get(5));
+        if (count >= 40 && Integer.getInteger("strata.model.snapshotEvery", 4) > 0) {
+            for (int i = 0; i < 6; i++) {
+                if (SNAPSHOT_TOTALS.get(i) == 0) {
+                    fail("snapshot operations were not all exercised: " + SNAPSHOT_TOTALS);
+                }
             }
         }
         System.out.println("read cache over all runs: block hits " + CACHE_TOTALS.get(0) + ", fills " + CACHE_TOTALS.get(1)
@@ -100,6 +113,8 @@ class RandomHistoryMatchesReferenceTest {
     /** Writes coalesced over every run. */
     private static final java.util.concurrent.atomic.AtomicLong COALESCED = new java.util.concurrent.atomic.AtomicLong();
 
+    /** Snapshots, clones, snapshot deletes, clone deletes, volume deletes, end checks: summed over every run. */
+    private static final java.util.concurrent.atomic.AtomicLongArray SNAPSHOT_TOTALS = new java.util.concurrent.atomic.AtomicLongArray(6);
     /** Explicit GC passes' objects compacted, GC objects written and objects deleted, over every run. */
     private static final java.util.concurrent.atomic.AtomicLongArray GC_TOTALS = new java.util.concurrent.atomic.AtomicLongArray(3);
 
@@ -200,7 +215,9 @@ class RandomHistoryMatchesReferenceTest {
         private final long seed;
         private final SplittableRandom rnd;
         private final Path dir;
-        private final VolumeModel model = new VolumeModel(SECTORS);
+        private VolumeModel model = new VolumeModel(SECTORS);
+        /** The volume under test: a new name after a volume delete (the old one may be kept by clones). */
+        private String volumeName = VOLUME;
         private final ObjectStore store;
         private final VolumeOptions options;
         private StrataEngine engine;
@@ -208,6 +225,21 @@ class RandomHistoryMatchesReferenceTest {
         private int node = 1;
         private long nextTag = 1L << 16;
         private final StringBuilder trace = new StringBuilder();
+        /**
+         * Snapshot, clone and delete operations: their own random source, so the rest of the history
+         * (every draw of {@code rnd}) is the same with or without them; on in a fraction of the seeds
+         * ({@code -Dstrata.model.snapshotEvery=N}: one seed in N, default 4; 0 turns them off).
+         */
+        private final SplittableRandom snapRnd;
+        private final boolean snapshotOps;
+        /** Live snapshots of the volume under test: name → its state when taken. */
+        private final java.util.Map<String, long[]> snapshots = new java.util.TreeMap<>();
+        /** Live clones: name → their state (the snapshot's state plus their own writes); all closed between steps. */
+        private final java.util.Map<String, long[]> clones = new java.util.TreeMap<>();
+        /** Live clones → the snapshot ("volume@snapshot") they read through. */
+        private final java.util.Map<String, String> cloneParents = new java.util.TreeMap<>();
+        private int names;
+        private int generation;
         /** GC's own draws, so the write history of a seed does not depend on them. */
         private SplittableRandom gcRnd;
 
@@ -223,6 +255,9 @@ class RandomHistoryMatchesReferenceTest {
         Run(long seed, Path dir, ObjectStore store, String coalescer) {
             this.seed = seed;
             this.rnd = new SplittableRandom(seed);
+            this.snapRnd = new SplittableRandom(seed ^ 0x5BA95B07L);
+            int every = Integer.getInteger("strata.model.snapshotEvery", 4);
+            this.snapshotOps = every > 0 && snapRnd.nextInt(every) == 0;
             this.dir = dir;
             this.store = store;
             this.seqRnd = new SplittableRandom(seed ^ 0xC0A1E5CE5EEDL);
@@ -281,14 +316,17 @@ class RandomHistoryMatchesReferenceTest {
         void run() throws Exception {
             engine = newEngine();
             trace.append("coalescer=").append(options.coalescerClusterBytes()).append('/').append(options.coalescerStreams()).append(';');
-            engine.createVolume(VOLUME, (long) SECTORS * SectorPattern.SECTOR);
-            volume = engine.openForWrite(VOLUME, options, false);
+            engine.createVolume(volumeName, (long) SECTORS * SectorPattern.SECTOR);
+            volume = engine.openForWrite(volumeName, options, false);
             int steps = 40 + rnd.nextInt(160);
             for (int i = 0; i < steps; i++) {
                 int before = trace.length();
                 long t0 = System.nanoTime();
                 try {
                     step();
+                    if (snapshotOps && snapRnd.nextInt(100) < 12) {
+                        snapshotStep();
+                    }
                 } catch (IOException | RuntimeException e) {
                     throw new AssertionError(e + trace(), e);
                 }
@@ -305,11 +343,15 @@ class RandomHistoryMatchesReferenceTest {
             // The bucket alone, read-only, on a node that never saw the volume: exactly the model.
             StrataEngine readerEngine = new StrataEngine(store, dir.resolve("reader"), "reader");
             engines.add(readerEngine);
-            try (LogStructuredVolume ro = readerEngine.openReadOnly(VOLUME, options)) {
+            try (LogStructuredVolume ro = readerEngine.openReadOnly(volumeName, options)) {
                 long[] got = readAll(ro);
                 if (!VolumeModel.same(model.current(), got)) {
                     fail("read-only open from the bucket differs:" + VolumeModel.describeDifference(model.current(), got) + trace());
                 }
+            }
+            if (snapshotOps) {
+                checkSnapshotsAndClones(readerEngine);
+                deleteEverything(readerEngine);
             }
             store.close();
         }
@@ -383,9 +425,195 @@ class RandomHistoryMatchesReferenceTest {
             } else {
                 trace.append("close+reopen;");
                 volume.close();
-                volume = engine.openForWrite(VOLUME, options, false);
+                volume = engine.openForWrite(volumeName, options, false);
                 expectExact("clean reopen");
             }
+        }
+
+        // ---------------------------------------------------------------- snapshots, clones, deletes
+
+        /** One snapshot / clone / delete operation, between two steps of the history. */
+        private void snapshotStep() throws Exception {
+            int r = snapRnd.nextInt(100);
+            if (r < 35) {
+                takeSnapshot();
+            } else if (r < 55) {
+                createClone();
+            } else if (r < 70) {
+                writeClone();
+            } else if (r < 82) {
+                deleteSnapshot();
+            } else if (r < 94) {
+                deleteClone();
+            } else {
+                deleteVolumeUnderTest();
+            }
+        }
+
+        /**
+         * Through the open writer: every acknowledged write is in it, and in the bucket afterwards
+         * (the snapshot uploaded it), so no later crash may lose those writes.
+         */
+        private void takeSnapshot() throws IOException {
+            String name = "s" + names++;
+            trace.append("snap(").append(name).append(");");
+            volume.createSnapshot(name);
+            SNAPSHOT_TOTALS.incrementAndGet(0);
+            snapshots.put(name, model.current().clone());
+            model.markDurableBucket();
+        }
+
+        private void createClone() throws Exception {
+            if (snapshots.isEmpty() || clones.size() >= 4) {
+                return;
+            }
+            String snap = pick(snapshots.keySet());
+            String clone = "c" + names++;
+            trace.append("clone(").append(snap).append("->").append(clone).append(");");
+            engine.cloneVolume(volumeName, snap, clone);
+            SNAPSHOT_TOTALS.incrementAndGet(1);
+            clones.put(clone, snapshots.get(snap).clone());
+            cloneParents.put(clone, volumeName + "@" + snap);
+            writeClone(clone);
+        }
+
+        private void writeClone() throws Exception {
+            if (!clones.isEmpty()) {
+                writeClone(pick(clones.keySet()));
+            }
+        }
+
+        /** Opens the clone, applies a few random writes / trims to it and its reference, checks a read, closes it. */
+        private void writeClone(String clone) throws Exception {
+            long[] image = clones.get(clone);
+            trace.append("cloneWrites(").append(clone).append(");");
+            try (LogStructuredVolume c = engine.openForWrite(clone, options, false)) {
+                int n = 1 + snapRnd.nextInt(6);
+                for (int i = 0; i < n; i++) {
+                    long lba = snapRnd.nextInt(SECTORS);
+                    int sectors = (int) Math.min(1 + snapRnd.nextInt(snapRnd.nextInt(4) == 0 ? 300 : 16), SECTORS - lba);
+                    if (snapRnd.nextInt(5) == 0) {
+                        c.trim(lba * SectorPattern.SECTOR, (long) sectors * SectorPattern.SECTOR);
+                        java.util.Arrays.fill(image, (int) lba, (int) lba + sectors, 0);
+                    } else {
+                        long tagBase = nextTag;
+                        nextTag += 1L << 16;
+                        ByteBuffer buf = ByteBuffer.allocate(sectors * SectorPattern.SECTOR);
+                        for (int k = 0; k < sectors; k++) {
+                            SectorPattern.fill(buf, tagBase + k, lba + k);
+                            image[(int) lba + k] = tagBase + k;
+                        }
+                        c.write(lba * SectorPattern.SECTOR, buf.flip(), false);
+                    }
+                }
+                if (snapRnd.nextInt(3) == 0) {
+                    expectSame(c, image, "clone " + clone);
+                }
+            }
+        }
+
+        private void deleteSnapshot() throws IOException {
+            if (snapshots.isEmpty()) {
+                return;
+            }
+            String snap = pick(snapshots.keySet());
+            trace.append("deleteSnap(").append(snap).append(");");
+            java.util.List<String> keepers = engine.deleteSnapshot(volumeName, snap);
+            java.util.List<String> expected = cloneParents.entrySet().stream()
+                    .filter(e -> e.getValue().equals(volumeName + "@" + snap)).map(java.util.Map.Entry::getKey).toList();
+            if (!keepers.equals(expected)) {
+                fail("deleting " + snap + ": kept for " + keepers + ", expected " + expected + trace());
+            }
+            snapshots.remove(snap);
+            SNAPSHOT_TOTALS.incrementAndGet(2);
+            if (engine.listSnapshots(volumeName).stream().anyMatch(s -> s.snapshot().equals(snap))) {
+                fail("deleted snapshot " + snap + " is still listed" + trace());
+            }
+        }
+
+        private void deleteClone() throws IOException {
+            if (clones.isEmpty()) {
+                return;
+            }
+            String clone = pick(clones.keySet());
+            trace.append("deleteClone(").append(clone).append(");");
+            engine.deleteVolume(clone);
+            clones.remove(clone);
+            cloneParents.remove(clone);
+            SNAPSHOT_TOTALS.incrementAndGet(3);
+            if (engine.exists(clone)) {
+                fail("deleted clone " + clone + " still exists" + trace());
+            }
+        }
+
+        /**
+         * Deletes the volume under test (clean close first) and starts a new one under a new name:
+         * its snapshots go with it, its clones keep reading what they need. The old name stays
+         * reserved exactly while clones of it remain.
+         */
+        private void deleteVolumeUnderTest() throws IOException {
+            String old = volumeName;
+            trace.append("deleteVolume(").append(old).append(");");
+            volume.close();
+            engine.deleteVolume(old);
+            SNAPSHOT_TOTALS.incrementAndGet(4);
+            snapshots.clear();
+            boolean kept = cloneParents.values().stream().anyMatch(p -> p.startsWith(old + "@"));
+            if (engine.exists(old) || engine.listVolumes().contains(old)) {
+                fail("deleted volume " + old + " is still visible" + trace());
+            }
+            if (kept != !engine.clonesKeepingRemains(old).isEmpty()) {
+                fail("volume " + old + ": remains kept " + engine.clonesKeepingRemains(old) + ", clones " + cloneParents + trace());
+            }
+            volumeName = VOLUME + "-" + ++generation;
+            engine.createVolume(volumeName, (long) SECTORS * SectorPattern.SECTOR);
+            volume = engine.openForWrite(volumeName, options, false);
+            model = new VolumeModel(SECTORS);
+        }
+
+        /** Every live snapshot reads its state when taken; every clone its snapshot's state plus its own writes. */
+        private void checkSnapshotsAndClones(StrataEngine reader) throws IOException {
+            SNAPSHOT_TOTALS.addAndGet(5, snapshots.size() + clones.size());
+            for (var e : snapshots.entrySet()) {
+                try (SnapshotView s = reader.openSnapshot(volumeName, e.getKey())) {
+                    expectSame(s, e.getValue(), "snapshot " + volumeName + "@" + e.getKey());
+                }
+            }
+            for (var e : clones.entrySet()) {
+                try (LogStructuredVolume c = reader.openReadOnly(e.getKey(), options)) {
+                    expectSame(c, e.getValue(), "clone " + e.getKey() + " of " + cloneParents.get(e.getKey()));
+                }
+            }
+        }
+
+        /** Deleting the clones and the volume (in a random order) leaves nothing in the bucket. */
+        private void deleteEverything(StrataEngine reader) throws IOException {
+            java.util.List<String> all = new java.util.ArrayList<>(clones.keySet());
+            all.add(snapRnd.nextInt(all.size() + 1), volumeName);
+            for (String v : all) {
+                reader.deleteVolume(v);
+            }
+            var left = store.list(dev.strata.engine.objectlog.VolumeKeys.volumesRoot());
+            if (!left.isEmpty()) {
+                fail("keys left after deleting every volume (in the order " + all + "): " + left + trace());
+            }
+        }
+
+        private void expectSame(Volume v, long[] want, String what) throws IOException {
+            long[] got = readAll(v);
+            if (!VolumeModel.same(want, got)) {
+                fail(what + " differs from its reference:" + VolumeModel.describeDifference(want, got) + trace());
+            }
+        }
+
+        private String pick(java.util.Set<String> set) {
+            int i = snapRnd.nextInt(set.size());
+            for (String n : set) {
+                if (i-- == 0) {
+                    return n;
+                }
+            }
+            throw new IllegalStateException();
         }
 
         private long randomLba() {
@@ -508,7 +736,7 @@ class RandomHistoryMatchesReferenceTest {
         private void crash(boolean powerCut) throws IOException {
             trace.append(powerCut ? "powercut;" : "crash;");
             volume.crashForTest(powerCut);
-            volume = engine.openForWrite(VOLUME, options, false);
+            volume = engine.openForWrite(volumeName, options, false);
             int k = expectPrefix(model.durableLocal(), powerCut ? "power cut" : "process crash");
             model.truncate(k);
         }
@@ -520,12 +748,12 @@ class RandomHistoryMatchesReferenceTest {
             node++;
             engine = newEngine();
             try {
-                engine.openForWrite(VOLUME, options, false);
+                engine.openForWrite(volumeName, options, false);
                 fail("a second node opened a held volume without taking it over" + trace());
             } catch (VolumeLockedException expected) {
                 // the holder is named; take over explicitly
             }
-            volume = engine.openForWrite(VOLUME, options, true);
+            volume = engine.openForWrite(volumeName, options, true);
             expectPrefix(model.durableBucket(), "node loss");
             model.rebase(readAll(volume));
             model.markDurableBucket();

@@ -1,6 +1,7 @@
 package dev.strata.engine.volume;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -19,8 +20,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Deleting a volume removes every key of it and its local journal; it is refused while a writer
- * holds the volume or a clone reads through it; an interrupted delete leaves the volume
- * unopenable and its name unusable until a second delete finishes it.
+ * holds the volume; while a clone reads through one of its snapshots only what the clone needs
+ * stays, until the clone is deleted; an interrupted delete leaves the volume unopenable and its
+ * name unusable until a second delete finishes it.
  */
 class VolumeDeletionTest {
     @TempDir
@@ -82,24 +84,50 @@ class VolumeDeletionTest {
     }
 
     @Test
-    void deleteIsRefusedWhileACloneReadsThroughASnapshot() throws Exception {
+    void aDeletedVolumeKeepsOnlyWhatItsClonesReadUntilTheLastOneGoes() throws Exception {
         ObjectStore store = new LocalDirectoryObjectStore(tmp.resolve("bucket"));
         StrataEngine e = new StrataEngine(store, tmp.resolve("node"), "n1");
         e.createVolume("src", 4 << 20);
         write(e, "src", 3);
         e.createSnapshot("src", "s");
+        write(e, "src", 4); // overwrites both blocks: objects s does not need
+        e.createSnapshot("src", "unused");
         e.cloneVolume("src", "s", "copy");
-        SnapshotInUseException inUse = assertThrows(SnapshotInUseException.class, () -> e.deleteVolume("src"));
-        assertTrue(inUse.getMessage().contains("copy"), inUse.getMessage());
+        VolumeKeys keys = new VolumeKeys("src");
+        int objectsBefore = store.list(keys.objectsPrefix()).size();
+
+        e.deleteVolume("src");
+        assertFalse(e.exists("src"));
+        assertFalse(e.listVolumes().contains("src"));
+        VolumeNotFoundException gone = assertThrows(VolumeNotFoundException.class,
+                () -> e.openReadOnly("src", VolumeOptions.defaults()));
+        assertTrue(gone.getMessage().contains("copy"), gone.getMessage());
+        VolumeExistsException reserved = assertThrows(VolumeExistsException.class, () -> e.createVolume("src", 4 << 20));
+        assertTrue(reserved.getMessage().contains("copy") && reserved.getMessage().contains("reserved"), reserved.getMessage());
+        assertThrows(VolumeNotFoundException.class, () -> e.openSnapshot("src", "s"));
+        assertThrows(VolumeNotFoundException.class, () -> e.deleteSnapshot("src", "s"));
+        assertThrows(SnapshotNotFoundException.class, () -> e.cloneVolume("src", "s", "copy2"));
+        assertFalse(e.exists("copy2"));
+        assertEquals(List.of("copy (via src@s)"), e.clonesKeepingRemains("src"));
+        // Kept: the marker, the superblock, s's record, map and reference, and s's objects only.
+        List<String> left = store.list(keys.prefix()).stream().map(ObjectInfo::key).toList();
+        assertTrue(left.contains(keys.deleting()) && left.contains(keys.superblock()) && left.contains(keys.snapshot("s"))
+                && left.contains(keys.snapshotRef("s", "copy")), left.toString());
+        assertTrue(left.stream().noneMatch(k -> k.contains("/epochs/") || k.contains("/checkpoints/") || k.contains("unused")),
+                left.toString());
+        int objectsKept = store.list(keys.objectsPrefix()).size();
+        assertTrue(objectsKept >= 1 && objectsKept < objectsBefore, objectsKept + " of " + objectsBefore);
         try (LogStructuredVolume c = e.openReadOnly("copy", VolumeOptions.defaults())) {
             ByteBuffer got = ByteBuffer.allocate(4096);
             c.read(0, got);
             assertArrayEquals(block(3).array(), got.array(), "the clone still reads through");
         }
+        e.deleteVolume("src"); // again: harmless, keeps the remains
+        assertTrue(Snapshots.exists(store, keys.superblock()));
+
         e.deleteVolume("copy");
-        assertTrue(e.clonesOf("src", "s").isEmpty(), "deleting the clone dropped its reference");
-        e.deleteVolume("src");
         assertTrue(store.list(VolumeKeys.volumesRoot()).isEmpty(), "left: " + store.list(VolumeKeys.volumesRoot()));
+        e.createVolume("src", 4 << 20);
     }
 
     @Test

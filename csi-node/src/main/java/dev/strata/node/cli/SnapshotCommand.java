@@ -69,15 +69,26 @@ final class SnapshotCommand {
             case "delete" -> {
                 String name = snapshotName(args);
                 Map<String, String> f = throughServe(where, volume, ControlProtocol.SNAPSHOT_DELETE, name, err);
+                java.util.List<String> keepers;
                 if (f == null) {
                     // Deleting a snapshot touches only its record, map and marker in the bucket, never the
                     // journal: it is safe here whoever holds the volume.
                     try (StrataEngine engine = new StrataEngine(where.open(), where.localDir())) {
-                        engine.deleteSnapshot(volume, name);
+                        keepers = engine.deleteSnapshot(volume, name);
                     }
+                } else {
+                    String kept = f.get("kept-for");
+                    keepers = kept == null || kept.isEmpty() ? java.util.List.of() : java.util.List.of(kept.split(","));
                 }
-                out.println("deleted snapshot " + volume + "@" + name + (f != null ? " through serve at "
-                        + where.controlSocket(volume) : "") + " (garbage collection in the volume's writer frees what only it kept)");
+                String via = f != null ? " through serve at " + where.controlSocket(volume) : "";
+                if (keepers.isEmpty()) {
+                    out.println("deleted snapshot " + volume + "@" + name + via
+                            + " (garbage collection in the volume's writer frees what only it kept)");
+                } else {
+                    // docs/snapshots-and-clones.md, "Deleting while clones read".
+                    out.println("deleted snapshot " + volume + "@" + name + via + ": hidden now; kept in the bucket (name"
+                            + " reserved) while clone(s) " + keepers + " read through it, removed when the last of them is deleted");
+                }
             }
             default -> throw new Args.UsageException("snapshot: unknown subcommand '" + argv[1] + "'");
         }

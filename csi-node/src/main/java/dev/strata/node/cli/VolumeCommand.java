@@ -59,7 +59,14 @@ final class VolumeCommand {
                 case "delete" -> {
                     String name = name(args);
                     int keys = engine.deleteVolume(name, new ProgressPrinter(err, "deleting volume " + name, "keys"));
-                    out.println("deleted volume " + name + " (" + keys + " keys)");
+                    java.util.List<String> keepers = engine.clonesKeepingRemains(name);
+                    if (keepers.isEmpty()) {
+                        out.println("deleted volume " + name + " (" + keys + " keys)");
+                    } else {
+                        // docs/snapshots-and-clones.md, "Deleting while clones read".
+                        out.println("deleted volume " + name + " (" + keys + " keys); what clone(s) " + keepers
+                                + " read stays in the bucket (name reserved) until the last of them is deleted");
+                    }
                 }
                 default -> throw new Args.UsageException("volume: unknown subcommand '" + argv[1] + "'");
             }

@@ -59,9 +59,13 @@ public final class VolumeControl implements ControlServer.Handler {
                     // Bucket-only (record, map, marker): it never needs the journal, but going through the
                     // holder keeps one place that changes a held volume's snapshots.
                     String name = snapshotArgs(verb, args);
-                    engine.deleteSnapshot(volume.name(), name);
+                    java.util.List<String> keepers = engine.deleteSnapshot(volume.name(), name);
                     f.put("volume", volume.name());
                     f.put("snapshot", name);
+                    if (!keepers.isEmpty()) {
+                        // Hidden, kept while these clones read through it (docs/snapshots-and-clones.md).
+                        f.put("kept-for", String.join(",", keepers));
+                    }
                 }
                 case ControlProtocol.FLUSH -> {
                     volumeArg(verb, args, 1);

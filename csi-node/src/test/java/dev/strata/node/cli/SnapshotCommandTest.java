@@ -30,7 +30,7 @@ class SnapshotCommandTest {
     }
 
     @Test
-    void createListCloneAndRefusedDelete() {
+    void createListCloneAndDeletesThatTheCloneOutlives() {
         assertEquals(0, run("volume", "create", "vol0", "--size", "16MiB").exit());
         Outcome created = run("snapshot", "create", "--volume", "vol0", "--name", "s1");
         assertEquals(0, created.exit(), created.err());
@@ -47,9 +47,24 @@ class SnapshotCommandTest {
         Outcome inspect = run("volume", "inspect", "vol1");
         assertTrue(inspect.out().contains("parent      vol0@s1"), inspect.out());
 
-        Outcome refused = run("snapshot", "delete", "--volume", "vol0", "--name", "s1");
-        assertEquals(1, refused.exit());
-        assertTrue(refused.err().contains("vol1"), refused.err());
+        Outcome hidden = run("snapshot", "delete", "--volume", "vol0", "--name", "s1");
+        assertEquals(0, hidden.exit(), hidden.err());
+        assertTrue(hidden.out().contains("vol1") && hidden.out().contains("kept"), hidden.out());
+        assertTrue(run("snapshot", "list", "--volume", "vol0").out().isEmpty(), "a deleted snapshot is not listed");
+        Outcome reserved = run("snapshot", "create", "--volume", "vol0", "--name", "s1");
+        assertEquals(1, reserved.exit());
+        assertTrue(reserved.err().contains("vol1"), reserved.err());
+
+        Outcome volumeDeleted = run("volume", "delete", "vol0");
+        assertEquals(0, volumeDeleted.exit(), volumeDeleted.err());
+        assertTrue(volumeDeleted.out().contains("vol1 (via vol0@s1)"), volumeDeleted.out());
+        assertEquals(0, run("volume", "inspect", "vol1").exit(), "the clone still works");
+        assertTrue(run("volume", "list").out().contains("vol1") && !run("volume", "list").out().contains("vol0"));
+        Outcome reuse = run("volume", "create", "vol0", "--size", "16MiB");
+        assertEquals(1, reuse.exit());
+        assertTrue(reuse.err().contains("vol1"), reuse.err());
+        assertEquals(0, run("volume", "delete", "vol1").exit());
+        assertEquals(0, run("volume", "create", "vol0", "--size", "16MiB").exit(), "the name is free once the clone is gone");
 
         assertEquals(0, run("snapshot", "create", "--volume", "vol0", "--name", "s2").exit());
         assertEquals(0, run("snapshot", "delete", "--volume", "vol0", "--name", "s2").exit());
