@@ -112,6 +112,8 @@ public final class LogStructuredVolume implements Volume {
     private final SnapshotPins pins;
     private final GarbageCollector gc;
     private Thread gcThread;
+    /** The last background checkpoint's thread (tests wait for it when they simulate a crash). */
+    private volatile Thread checkpointThread;
     /** Guarded by batchLock: numbers map captures in order (checkpoints and snapshots); GC's deletion rule counts them. */
     private long captureCount;
     /** Serializes checkpoints, so their capture numbers reach {@link #retired} in order. */
@@ -699,7 +701,7 @@ public final class LogStructuredVolume implements Volume {
 
     private void checkpointAsync() {
         if (checkpointRunning.compareAndSet(false, true)) {
-            Thread.ofVirtual().name("checkpoint-" + keys.volume()).start(() -> {
+            checkpointThread = Thread.ofVirtual().name("checkpoint-" + keys.volume()).start(() -> {
                 try {
                     checkpoint();
                 } catch (IOException e) {
@@ -1148,6 +1150,12 @@ public final class LogStructuredVolume implements Volume {
      */
     void crashForTest(boolean powerCut) {
         stopBackground();
+        // A dead process's threads do nothing more. Here they live on, and every bucket change
+        // they might still make checks `closed` first; wait for them to notice, so the restart
+        // that follows never races a ghost of the old process (only requests already in flight
+        // when a real process dies can still land, and they are allowed to).
+        joinQuietly(gcThread);
+        joinQuietly(checkpointThread);
         if (coalescer != null) {
             coalescer.crash(); // its pending bytes were never in the journal
         }
@@ -1155,6 +1163,16 @@ public final class LogStructuredVolume implements Volume {
             journal.crashForTest(powerCut);
         }
         onClose.run();
+    }
+
+    private static void joinQuietly(Thread t) {
+        if (t != null && t != Thread.currentThread()) {
+            try {
+                t.join(30_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 
     // ---------------------------------------------------------------- checks

@@ -44,7 +44,7 @@ public final class KillNineWriter {
     static VolumeOptions options(long seed) {
         return VolumeOptions.defaults().withObjectBytes(1024 * 1024).withSealAfter(Duration.ofMillis(200))
                 .withCheckpointEveryObjects(4)
-                .withGc(dev.strata.engine.gc.GcOptions.defaults().withInterval(Duration.ofMillis(50)).withLiveThreshold(0.9)
+                .withGc(dev.strata.engine.gc.GcOptions.defaults().withEnabled(true).withInterval(Duration.ofMillis(50)).withLiveThreshold(0.9)
                         .withDeleteGrace(Duration.ZERO).withPacing(1L << 30, 10_000))
                 .withCoalescer(seed % 2 == 0 ? 16384 : 0);
     }

