@@ -2,6 +2,7 @@ package dev.strata.engine.bench;
 
 import dev.strata.engine.objectlog.ObjectHeader;
 import dev.strata.engine.store.ObjectInfo;
+import dev.strata.engine.store.ForwardingObjectStore;
 import dev.strata.engine.store.ObjectStore;
 import dev.strata.engine.store.ObjectStoreStats;
 import java.io.IOException;
@@ -18,7 +19,7 @@ import java.util.concurrent.atomic.LongAdder;
  * extents) objects and each into header and data bytes, map checkpoints, and everything else.
  * It also tracks the bytes currently stored under {@code .../objects/} (space amplification).
  */
-final class CountingObjectStore implements ObjectStore {
+final class CountingObjectStore extends ForwardingObjectStore {
     final LongAdder puts = new LongAdder();
     final LongAdder gets = new LongAdder();
     final LongAdder getBytes = new LongAdder();
@@ -37,10 +38,8 @@ final class CountingObjectStore implements ObjectStore {
     final LongAdder otherBytes = new LongAdder();
     /** Data object key to its size, for the objects now in the bucket. */
     private final ConcurrentHashMap<String, Long> objectSizes = new ConcurrentHashMap<>();
-    private final ObjectStore delegate;
-
     CountingObjectStore(ObjectStore delegate) {
-        this.delegate = delegate;
+        super(delegate);
     }
 
     /** Bytes (headers and data) of the data objects now in the bucket, and how many there are. */
@@ -133,17 +132,7 @@ final class CountingObjectStore implements ObjectStore {
     }
 
     @Override
-    public ObjectStoreStats stats() {
-        return delegate.stats();
-    }
-
-    @Override
     public String describe() {
         return "counting " + delegate.describe();
-    }
-
-    @Override
-    public void close() throws IOException {
-        delegate.close();
     }
 }

@@ -10,7 +10,7 @@ import dev.strata.engine.objectlog.VolumeKeys;
 import dev.strata.engine.store.LocalDirectoryObjectStore;
 import dev.strata.engine.store.ObjectInfo;
 import dev.strata.engine.store.ObjectStore;
-import dev.strata.engine.store.ObjectStoreStats;
+import dev.strata.engine.store.ForwardingObjectStore;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
@@ -234,7 +234,14 @@ class GarbageCollectionTest {
     }
 
     /** A store whose LISTs take {@code delayMs} (a slow bucket or a huge volume). */
-    private record SlowListStore(ObjectStore delegate, long delayMs) implements ObjectStore {
+    private static final class SlowListStore extends ForwardingObjectStore {
+        private final long delayMs;
+
+        SlowListStore(ObjectStore delegate, long delayMs) {
+            super(delegate);
+            this.delayMs = delayMs;
+        }
+
         @Override
         public List<ObjectInfo> list(String prefix) throws IOException {
             try {
@@ -243,45 +250,6 @@ class GarbageCollectionTest {
                 throw new IOException(e);
             }
             return delegate.list(prefix);
-        }
-
-        @Override
-        public void put(String key, ByteBuffer data) throws IOException {
-            delegate.put(key, data);
-        }
-
-        @Override
-        public boolean putIfAbsent(String key, ByteBuffer data) throws IOException {
-            return delegate.putIfAbsent(key, data);
-        }
-
-        @Override
-        public byte[] get(String key) throws IOException {
-            return delegate.get(key);
-        }
-
-        @Override
-        public int getRange(String key, long offset, ByteBuffer dst) throws IOException {
-            return delegate.getRange(key, offset, dst);
-        }
-
-        @Override
-        public void delete(String key) throws IOException {
-            delegate.delete(key);
-        }
-
-        @Override
-        public ObjectStoreStats stats() {
-            return delegate.stats();
-        }
-
-        @Override
-        public String describe() {
-            return "slow " + delegate.describe();
-        }
-
-        @Override
-        public void close() {
         }
     }
 }
