@@ -28,6 +28,7 @@ import java.util.concurrent.Semaphore;
 public final class BucketState {
     private static final System.Logger LOG = System.getLogger(BucketState.class.getName());
     private static final int PARALLEL_HEADER_FETCHES = 16;
+    private static final boolean CHECK_INVARIANTS = Boolean.getBoolean("strata.checkInvariants");
 
     public final ExtentMap map;
     public final ObjectTable objects;
@@ -139,10 +140,19 @@ public final class BucketState {
                 seq = h.objectSeq;
             }
         }
+        long checkpointCovered = cp != null ? cp.objectSeq : 0;
+        long checkpointReferenced = cp != null ? cp.referencedSeq : 0;
+        long chainEnd = seq;
         map.forEach((lba, sectors, location) -> {
-            ObjectTable.Entry e = objects.get(Locations.objectSeq(location));
+            long objectSeq = Locations.objectSeq(location);
+            ObjectTable.Entry e = objects.get(objectSeq);
             if (e != null) {
                 e.liveSectors += sectors;
+            } else if (CHECK_INVARIANTS && objectSeq > 0) {
+                // Test builds: name what was loaded, for the open background-GC failure (docs/gc.md, "Not done").
+                throw new IllegalStateException(keys.volume() + ": loaded map points LBA " + lba + " into object " + objectSeq
+                        + ", which is in no table: checkpoint covers " + checkpointCovered + ", references "
+                        + checkpointReferenced + " (epoch " + (cp != null ? cp.epoch : 0) + "), chain ends at " + chainEnd);
             }
         });
         return new BucketState(map, objects, seq, jseq, cp != null ? cp.objectSeq : 0, chain.size(), orphans);
