@@ -5,7 +5,7 @@ import java.time.Duration;
 /**
  * Tunables of a volume's garbage collector (docs/gc.md).
  *
- * @param enabled           run the background collector while the volume is open for writing (default off, see docs/gc.md)
+ * @param enabled           run the background collector while the volume is open for writing
  * @param liveThreshold     an object is compacted when less than this fraction of its data is
  *                          still live (0.3: each byte copied frees at least 2.3 dead ones, so
  *                          the bucket write amplification stays below 1 / (1 - 0.3) ≈ 1.43)
@@ -30,10 +30,7 @@ public record GcOptions(boolean enabled, double liveThreshold, long bytesPerSeco
     }
 
     public static GcOptions defaults() {
-        // Background passes are off by default until an open failure of the model test with a
-        // background collector racing crashes is explained (docs/gc.md, "Not done"); explicit
-        // passes (collectGarbage, `strata control gc`) are on.
-        return new GcOptions(false, 0.3, 64L * 1024 * 1024, 4, Duration.ofMinutes(5), Duration.ofSeconds(10));
+        return new GcOptions(true, 0.3, 64L * 1024 * 1024, 4, Duration.ofMinutes(5), Duration.ofSeconds(10));
     }
 
     public GcOptions withEnabled(boolean v) {

@@ -275,7 +275,35 @@ public final class LogStructuredVolume implements Volume {
         }
     }
 
+    /**
+     * Reads what the map says. A read that looked up the map just before garbage collection
+     * moved its blocks may find the old object gone (deleted, or forgotten by the table): the
+     * map no longer points there, so the read starts over from a fresh lookup.
+     */
     private void readStored(long offset, ByteBuffer dst, int length) throws IOException {
+        int at = dst.position();
+        for (int attempt = 1; ; attempt++) {
+            try {
+                readStoredOnce(offset, dst, length);
+                return;
+            } catch (ObjectVanishedException e) {
+                stats.readsRetriedAfterGc.increment();
+                if (attempt == 5) {
+                    throw new CorruptDataException(e.getMessage() + " (still after " + attempt + " fresh lookups)");
+                }
+                dst.position(at);
+            }
+        }
+    }
+
+    /** An object a read was sent to is no longer part of the volume (GC deleted it after the lookup). */
+    private static final class ObjectVanishedException extends IOException {
+        ObjectVanishedException(String message) {
+            super(message);
+        }
+    }
+
+    private void readStoredOnce(long offset, ByteBuffer dst, int length) throws IOException {
         long lba = offset / SECTOR_SIZE;
         long sectors = length / SECTOR_SIZE;
         List<long[]> runs = new ArrayList<>(4);
@@ -312,13 +340,20 @@ public final class LogStructuredVolume implements Volume {
         }
         ObjectTable.Entry e = objects.get(seq);
         if (e == null) {
-            throw new CorruptDataException(keys.volume() + ": LBA " + lba + " maps to object " + seq + ", which the volume does not know");
+            throw new ObjectVanishedException(keys.volume() + ": LBA " + lba + " maps to object " + seq + ", which the volume does not know");
         }
         try {
             reader.read(seq, e.epoch, offsetBytes, dst, bytes);
             stats.readsFromBucket.increment();
         } catch (CorruptDataException c) {
             throw new CorruptDataException(keys.volume() + " LBA " + lba + ": " + c.getMessage());
+        } catch (IOException io) {
+            boolean gone = io instanceof dev.strata.engine.store.NoSuchObjectException
+                    || io.getCause() instanceof dev.strata.engine.store.NoSuchObjectException;
+            if (gone && (retired.isRetired(seq) || objects.get(seq) != e)) {
+                throw new ObjectVanishedException(keys.volume() + ": LBA " + lba + " was in object " + seq + ", deleted by GC meanwhile");
+            }
+            throw io;
         }
     }
 

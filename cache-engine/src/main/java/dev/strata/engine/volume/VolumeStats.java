@@ -18,6 +18,8 @@ public final class VolumeStats {
     public final LongAdder checkpoints = new LongAdder();
     /** Batches sealed early because the journal ran short of space. */
     public final LongAdder sealsForJournalSpace = new LongAdder();
+    /** Reads that looked up the map just before GC moved their blocks and deleted the old object: looked up again. */
+    public final LongAdder readsRetriedAfterGc = new LongAdder();
 
     @Override
     public String toString() {

@@ -117,12 +117,11 @@ class RandomHistoryMatchesReferenceTest {
     /** Snapshots, clones, snapshot deletes, clone deletes, volume deletes, end checks: summed over every run. */
     private static final java.util.concurrent.atomic.AtomicLongArray SNAPSHOT_TOTALS = new java.util.concurrent.atomic.AtomicLongArray(6);
     /**
-     * Background GC racing the history in a third of the seeds: off unless
-     * {@code -Dstrata.model.backgroundGc=true}. With it on, about one run of 2000 seeds fails on
-     * reopen with "LBA maps to object N, which the volume does not know" (e.g. seed 14); not
-     * explained yet (docs/gc.md, "Not done"), so background GC is off by default in the engine too.
+     * Background GC racing the history in a third of the seeds ({@code -Dstrata.model.backgroundGc=false}
+     * turns it off). It found reads that looked up the map just before GC moved their blocks and
+     * deleted the old object (now looked up again: docs/gc.md, "Reads racing a delete").
      */
-    private static final boolean BACKGROUND_GC = Boolean.getBoolean("strata.model.backgroundGc");
+    private static final boolean BACKGROUND_GC = !"false".equals(System.getProperty("strata.model.backgroundGc"));
 
     /** Explicit GC passes' objects compacted, GC objects written and objects deleted, over every run. */
     private static final java.util.concurrent.atomic.AtomicLongArray GC_TOTALS = new java.util.concurrent.atomic.AtomicLongArray(3);
