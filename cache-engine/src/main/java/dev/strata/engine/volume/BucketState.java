@@ -149,7 +149,7 @@ public final class BucketState {
             if (e != null) {
                 e.liveSectors += sectors;
             } else if (CHECK_INVARIANTS && objectSeq > 0) {
-                // Test builds: name what was loaded, for the open background-GC failure (docs/gc.md, "Not done").
+                // Test builds: a loaded map points only into objects its table lists; if not, name what was loaded.
                 throw new IllegalStateException(keys.volume() + ": loaded map points LBA " + lba + " into object " + objectSeq
                         + ", which is in no table: checkpoint covers " + checkpointCovered + ", references "
                         + checkpointReferenced + " (epoch " + (cp != null ? cp.epoch : 0) + "), chain ends at " + chainEnd);
