@@ -70,6 +70,8 @@ final class GarbageCollector {
     private static final int IDLE_CHECKPOINTS_AFTER_INTERVALS = 6;
     private static final long PIN_REFRESH_NANOS = 60_000_000_000L;
     private long lastPinRefresh = System.nanoTime();
+    /** Pass thread only: the pins were re-read in this pass (a LIST), so its deletes need not re-read them. */
+    private boolean pinsFreshThisPass;
     /**
      * Live pieces of a victim whose data lie at most this far apart are read together: reading
      * the dead bytes between them costs less than another request (and a miss fetches whole
@@ -115,14 +117,14 @@ final class GarbageCollector {
     GcReport collect(boolean explicit) throws IOException, InterruptedException {
         passLock.lock();
         try {
+            pinsFreshThisPass = false;
             stats.passes.increment();
             // The pins are re-read (one LIST) only when there is work, counting work they may hold
             // back; for held-back work alone at most once a minute, unless a caller asked for the pass.
             VictimSelector.Selection sel = selector.select(volume.gcCandidates(retired, null));
             boolean pinnedWorkDue = explicit || System.nanoTime() - lastPinRefresh > PIN_REFRESH_NANOS;
             if (hasWork(sel) && (pinnedWorkDue || hasWork(selector.select(volume.gcCandidates(retired, pins))))) {
-                pins.refresh();
-                lastPinRefresh = System.nanoTime();
+                refreshPins();
             }
             sel = selector.select(volume.gcCandidates(retired, pins));
             crashPoints.at("selected");
@@ -146,6 +148,12 @@ final class GarbageCollector {
         } finally {
             passLock.unlock();
         }
+    }
+
+    private void refreshPins() throws IOException {
+        pins.refresh();
+        lastPinRefresh = System.nanoTime();
+        pinsFreshThisPass = true;
     }
 
     private static boolean hasWork(VictimSelector.Selection s) {
@@ -269,8 +277,9 @@ final class GarbageCollector {
     }
 
     /**
-     * Deletes the retired objects whose time has come. Before the first delete: the pins are
-     * fresh, at most two checkpoints exist (an older one could need the objects), and no newer
+     * Deletes the retired objects whose time has come. Before the first delete: the pins were
+     * re-read in this pass (a snapshot this writer takes meanwhile pins at capture, and no other
+     * process can take one of a held volume), at most two checkpoints exist (an older one could need the objects), and no newer
      * epoch fences this writer. Returns {objects deleted, bytes deleted}.
      */
     private long[] deleteRetired() throws IOException {
@@ -278,7 +287,9 @@ final class GarbageCollector {
         if (due.isEmpty()) {
             return new long[] {0, 0};
         }
-        pins.refresh();
+        if (!pinsFreshThisPass) {
+            refreshPins();
+        }
         volume.pruneCheckpoints(); // checks the fence first
         if (volume.isClosedOrFenced()) {
             return new long[] {0, 0};
