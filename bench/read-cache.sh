@@ -2,12 +2,13 @@
 # Read cache benchmark (issue 4, acceptance 2): cold 1 MiB sequential read through the engine
 # from a real S3 server (S3Proxy, filesystem backend) as a ratio to the same server's GET ceiling
 # measured in the same run (the faster of plain 1 MiB GETs one at a time and GETs of the size and
-# concurrency the engine's readahead uses), after a warm-up round; then a restart of the reading
-# node: hit ratio and GETs. Each JVM (REPS) runs ROUNDS measured rounds; the ratio is per round.
-#   bench/read-cache.sh [REPS=3] [VOLUME_MIB=256] [ROUNDS=3]
+# concurrency the engine's readahead uses), after WARMUP warm-up rounds; then a restart of the
+# reading node: hit ratio and GETs. Each JVM (REPS) runs ROUNDS measured rounds; the ratio is per
+# round. The JVM runs with the GC `strata serve` uses (ZGC).
+#   bench/read-cache.sh [REPS=3] [VOLUME_MIB=256] [ROUNDS=3] [WARMUP=2]
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-REPS="${1:-3}"; MIB="${2:-256}"; ROUNDS="${3:-3}"
+REPS="${1:-3}"; MIB="${2:-256}"; ROUNDS="${3:-3}"; WARMUP="${4:-2}"
 . "$ROOT/bench/lib.sh"
 find_java
 build_engine_test_classpath
@@ -16,7 +17,7 @@ out="$ROOT/bench/results/read-cache-$(date +%Y%m%d-%H%M%S).txt"
 mkdir -p "$(dirname "$out")"; : > "$out"
 for i in $(seq 1 "$REPS"); do
   rm -rf "$WORK"
-  "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Xmx2g -cp "$CP" dev.strata.engine.bench.ColdReadBench "$WORK" "$MIB" "$i" "$ROUNDS" 2>/dev/null \
+  "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -XX:+UseZGC -Xmx2g -cp "$CP" dev.strata.engine.bench.ColdReadBench "$WORK" "$MIB" "$i" "$ROUNDS" "$WARMUP" 2>/dev/null \
     | grep -E '^(run=|#)' | tee -a "$out"
 done
 rm -rf "$WORK"

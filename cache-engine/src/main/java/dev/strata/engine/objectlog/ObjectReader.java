@@ -20,6 +20,7 @@ import java.util.UUID;
  * the node's disk, missing ones from one ranged GET per run of missing blocks (docs/read-cache.md).
  */
 public final class ObjectReader {
+    private static final System.Logger LOG = System.getLogger(ObjectReader.class.getName());
     private static final int HEADER_PROBE = 64 * 1024;
 
     private final ObjectStore store;
@@ -161,6 +162,41 @@ public final class ObjectReader {
         fetchBlocks(h, firstBlock, lastBlock - firstBlock + 1, buf);
         dst.put(dst.position(), buf, (int) (offset - from), length);
         dst.position(dst.position() + length);
+    }
+
+    /**
+     * Readahead: starts fetching {@code length} bytes of object (seq, epoch)'s data area from
+     * {@code offset} into the read cache and returns at once (without a cache, does nothing). The
+     * header, when not known yet, is fetched first in the background. Failures are only logged:
+     * the read that later wants these bytes fetches them itself.
+     */
+    public void prefetch(long seq, long epoch, long offset, long length) {
+        ReadCache c = cache;
+        if (c == null || length <= 0) {
+            return;
+        }
+        ObjectHeader known;
+        synchronized (headers) {
+            known = headers.get(seq);
+        }
+        if (known != null && known.epoch == epoch) {
+            prefetch(c, known, offset, length);
+            return;
+        }
+        Thread.ofVirtual().name("read-cache-readahead-header").start(() -> {
+            try {
+                prefetch(c, header(seq, epoch), offset, length);
+            } catch (IOException | RuntimeException e) {
+                LOG.log(System.Logger.Level.DEBUG, "readahead of " + keys.object(seq, epoch) + " failed: " + e);
+            }
+        });
+    }
+
+    private void prefetch(ReadCache c, ObjectHeader h, long offset, long length) {
+        long end = Math.min(h.dataBytes, offset + length);
+        if (offset < end) {
+            c.prefetch(cachedObject(h), offset, end - offset, (obj, first, count, buf) -> fetchBlocks(h, first, count, buf));
+        }
     }
 
     /**

@@ -34,8 +34,11 @@ public final class ReadCache implements AutoCloseable {
     private final int blockSize;
     private final CacheShard[] shards;
     private final ReadCacheStats stats;
-    private final ConcurrentHashMap<BlockKey, CompletableFuture<ByteBuffer>> flights = new ConcurrentHashMap<>();
-    private final DirectBufferPool buffers;
+    private final ConcurrentHashMap<BlockKey, CompletableFuture<SharedRun.Block>> flights = new ConcurrentHashMap<>();
+    /** Direct scratch blocks for cache-file reads and fills. */
+    private final RecycledBuffers buffers;
+    /** Heap buffers of one readahead GET for ranged GETs (docs/read-cache.md, "GET buffers"). */
+    private final RecycledBuffers gets;
     private final CacheFiller filler;
     /**
      * Bytes of uploaded batches pinned by queued or running upload fills. A pinned batch's buffer
@@ -67,7 +70,9 @@ public final class ReadCache implements AutoCloseable {
         this.shards = shards;
         this.lockChannel = lockChannel;
         this.dirLock = dirLock;
-        this.buffers = new DirectBufferPool(blockSize, 64);
+        this.buffers = new RecycledBuffers(blockSize, 64, true);
+        // Enough for the readahead GETs in flight of a few streams plus the fills queued behind them.
+        this.gets = new RecycledBuffers(config.readaheadGetBlocks() * blockSize, 4 * Math.max(4, config.readaheadGets()), false);
         this.filler = new CacheFiller(config.fillThreads(), config.fillQueue(), "read-cache-fill");
     }
 
@@ -184,7 +189,6 @@ public final class ReadCache implements AutoCloseable {
         stats.blockHits.add(hits);
         stats.blockMisses.add(n - hits);
         (hits == n ? stats.readsFullHit : hits == 0 ? stats.readsNoHit : stats.readsPartialHit).increment();
-        readAhead(obj, first, last, source); // first: its GETs overlap with ours
         if (missing != null) {
             readMissing(obj, first, missing, out, source);
         }
@@ -193,58 +197,26 @@ public final class ReadCache implements AutoCloseable {
 
     // ---------------------------------------------------------------- readahead
 
-    /** Per object (by a hash of its identity): {next block a sequential reader reads, first block not yet prefetched}. */
-    private final ConcurrentHashMap<Long, long[]> streams = new ConcurrentHashMap<>();
-
     /**
-     * A read that continues the previous read of the same object is sequential: keep
-     * {@code readaheadGets} ranged GETs of {@code readaheadGetBlocks} blocks each in flight ahead
-     * of it (as single-flight fetches that later readers join or hit), issued before the reader
-     * fetches its own misses so that they overlap with its GET. A cold sequential reader is then
-     * bound by the bucket's throughput at that concurrency, not by one GET's latency at a time.
-     * Random readers never trigger it.
+     * Readahead (docs/read-cache.md, "Readahead"): starts fetching the blocks covering
+     * {@code [offset, offset + length)} of the object's data area that are neither cached nor
+     * being fetched, in ranged GETs of at most {@code readaheadGetBlocks} blocks, each in its own
+     * virtual thread, as single-flight fetches that later readers join or hit. The caller (the
+     * volume's {@code SequentialReadahead}, which knows where a sequential reader goes next, also
+     * across objects) bounds how much is in flight. Returns without waiting; failures only cost
+     * the readahead (whoever joined a failed fetch reads the block itself).
      */
-    private void readAhead(CachedObject obj, int first, int last, BlockSource source) {
-        int gets = config.readaheadGets();
-        if (gets == 0 || closed) {
+    public void prefetch(CachedObject obj, long offset, long length, BlockSource source) {
+        if (length <= 0 || closed || config.readaheadGets() == 0) {
             return;
         }
         int getBlocks = config.readaheadGetBlocks();
-        int blocks = (int) ((obj.dataBytes() + blockSize - 1) / blockSize);
-        long id = obj.objectSeq() * 0x9E3779B97F4A7C15L ^ obj.epoch() * 0xC2B2AE3D27D4EB4FL ^ obj.volumeLow() ^ obj.volumeHigh();
-        long[] s = streams.get(id);
-        if (s == null) {
-            if (streams.size() > 4096) {
-                streams.clear(); // a heuristic's memory: losing it costs one missed readahead per stream
-            }
-            streams.put(id, new long[] {last + 1, last + 1});
-            return;
-        }
-        int start;
-        int end;
-        synchronized (s) {
-            if (s[0] != first) {
-                s[0] = last + 1; // not sequential: a new stream starts here
-                s[1] = last + 1;
-                return;
-            }
-            s[0] = last + 1;
-            start = (int) Math.max(s[1], last + 1);
-            int windowEnd = (int) Math.min(blocks, last + 1L + (long) gets * getBlocks);
-            // Whole GETs only (the object's tail excepted): never a ranged GET smaller than the configured size.
-            end = start;
-            while (end < windowEnd && (end + getBlocks <= windowEnd || windowEnd == blocks)) {
-                end = Math.min(windowEnd, end + getBlocks);
-            }
-            if (end <= start) {
-                return;
-            }
-            s[1] = end;
-        }
-        for (int from = start; from < end; from += getBlocks) {
+        int first = (int) (offset / blockSize);
+        int end = (int) Math.min((offset + length + blockSize - 1) / blockSize, (obj.dataBytes() + blockSize - 1) / blockSize);
+        for (int from = first; from < end; from += getBlocks) {
             int a = from;
-            // Claimed here, in the reader's thread: a reader arriving at these blocks finds them in flight.
-            CompletableFuture<ByteBuffer>[] mine = claim(obj, a, Math.min(end, from + getBlocks));
+            // Claimed here, in the caller's thread: a reader arriving at these blocks finds them in flight.
+            CompletableFuture<SharedRun.Block>[] mine = claim(obj, a, Math.min(end, from + getBlocks));
             if (mine != null) {
                 Thread.ofVirtual().name("read-cache-readahead").start(() -> prefetch(obj, a, mine, source));
             }
@@ -252,17 +224,17 @@ public final class ReadCache implements AutoCloseable {
     }
 
     /** Registers flights for the blocks of [start, end) neither cached nor being fetched; null if there are none. */
-    private CompletableFuture<ByteBuffer>[] claim(CachedObject obj, int start, int end) {
+    private CompletableFuture<SharedRun.Block>[] claim(CachedObject obj, int start, int end) {
         int n = end - start;
         @SuppressWarnings("unchecked")
-        CompletableFuture<ByteBuffer>[] mine = new CompletableFuture[n];
+        CompletableFuture<SharedRun.Block>[] mine = new CompletableFuture[n];
         boolean any = false;
         for (int i = 0; i < n; i++) {
             BlockKey key = obj.block(start + i);
             if (shardOf(key).contains(key)) {
                 continue;
             }
-            CompletableFuture<ByteBuffer> f = new CompletableFuture<>();
+            CompletableFuture<SharedRun.Block> f = new CompletableFuture<>();
             if (flights.putIfAbsent(key, f) == null) {
                 if (shardOf(key).contains(key)) {
                     // Filled (and its old flight removed) since we looked: do not GET it again. A reader
@@ -285,7 +257,7 @@ public final class ReadCache implements AutoCloseable {
      * speculative GET never fails a read that its own GET would have answered (and a corrupt
      * block still fails the read that wants it, with its own GET's error).
      */
-    private void prefetch(CachedObject obj, int start, CompletableFuture<ByteBuffer>[] mine, BlockSource source) {
+    private void prefetch(CachedObject obj, int start, CompletableFuture<SharedRun.Block>[] mine, BlockSource source) {
         try {
             fetchLedRuns(obj, start, mine, null, source);
         } catch (IOException | RuntimeException | Error e) {
@@ -320,13 +292,13 @@ public final class ReadCache implements AutoCloseable {
             throws IOException {
         int n = missing.length;
         @SuppressWarnings("unchecked")
-        CompletableFuture<ByteBuffer>[] mine = new CompletableFuture[n];
+        CompletableFuture<SharedRun.Block>[] mine = new CompletableFuture[n];
         @SuppressWarnings("unchecked")
-        CompletableFuture<ByteBuffer>[] theirs = new CompletableFuture[n];
+        CompletableFuture<SharedRun.Block>[] theirs = new CompletableFuture[n];
         for (int i = 0; i < n; i++) {
             if (missing[i]) {
-                CompletableFuture<ByteBuffer> f = new CompletableFuture<>();
-                CompletableFuture<ByteBuffer> existing = flights.putIfAbsent(obj.block(first + i), f);
+                CompletableFuture<SharedRun.Block> f = new CompletableFuture<>();
+                CompletableFuture<SharedRun.Block> existing = flights.putIfAbsent(obj.block(first + i), f);
                 if (existing == null) {
                     mine[i] = f;
                 } else {
@@ -344,15 +316,21 @@ public final class ReadCache implements AutoCloseable {
         boolean[] retry = null;
         for (int i = 0; i < n; i++) {
             if (theirs[i] != null) {
-                ByteBuffer data = await(theirs[i], obj, first + i, attempt < 3);
-                if (data == null) {
+                SharedRun.Block data = await(theirs[i], obj, first + i, attempt < 3);
+                // Null: a failed readahead. Not retained: its GET buffer was recycled after the fill,
+                // so the block is in the cache now (or the fill was dropped). Either way: read it again.
+                if (data == null || !data.run().retain()) {
                     if (retry == null) {
                         retry = new boolean[n];
                     }
-                    retry[i] = true; // a failed readahead: fetch it ourselves
+                    retry[i] = true;
                     continue;
                 }
-                out.block(first + i, data);
+                try {
+                    out.block(first + i, data.data());
+                } finally {
+                    data.run().release();
+                }
                 stats.flightJoins.increment();
             }
         }
@@ -366,7 +344,7 @@ public final class ReadCache implements AutoCloseable {
      * one ranged GET per run of consecutive ones. On failure every flight still led is failed
      * (its joiners get the error) and removed, and the error is rethrown.
      */
-    private void fetchLedRuns(CachedObject obj, int first, CompletableFuture<ByteBuffer>[] mine, Copy out,
+    private void fetchLedRuns(CachedObject obj, int first, CompletableFuture<SharedRun.Block>[] mine, Copy out,
             BlockSource source) throws IOException {
         int n = mine.length;
         try {
@@ -388,7 +366,7 @@ public final class ReadCache implements AutoCloseable {
     }
 
     /** Fails and removes every flight this caller still leads: their joiners get {@code e}. */
-    private void failLed(CachedObject obj, int first, CompletableFuture<ByteBuffer>[] mine, Throwable e) {
+    private void failLed(CachedObject obj, int first, CompletableFuture<SharedRun.Block>[] mine, Throwable e) {
         for (int i = 0; i < mine.length; i++) {
             if (mine[i] != null) {
                 // Removed first: a joiner woken by the error that reads the block again must not find this flight.
@@ -402,7 +380,7 @@ public final class ReadCache implements AutoCloseable {
      * A block may have been filled between our lookup and our flight registration (its previous
      * flight was removed after its fill): look again before GETting it a second time.
      */
-    private void recheck(CachedObject obj, int first, CompletableFuture<ByteBuffer>[] mine, Copy out) {
+    private void recheck(CachedObject obj, int first, CompletableFuture<SharedRun.Block>[] mine, Copy out) {
         ByteBuffer scratch = null;
         try {
             for (int i = 0; i < mine.length; i++) {
@@ -419,7 +397,7 @@ public final class ReadCache implements AutoCloseable {
                 if (shardOf(key).read(key, obj.blockCrcs()[b], len, scratch, 0, len)) {
                     out.block(b, scratch);
                     ByteBuffer copy = ByteBuffer.allocate(scratch.limit()).put(scratch.duplicate().position(0)).flip();
-                    mine[i].complete(copy.asReadOnlyBuffer());
+                    mine[i].complete(new SharedRun.Block(new SharedRun(copy, null), 0, copy.limit()));
                     flights.remove(key, mine[i]);
                     mine[i] = null;
                 }
@@ -435,39 +413,46 @@ public final class ReadCache implements AutoCloseable {
      * One ranged GET for blocks {@code block..block+count-1} (indexes {@code i..} of the flight
      * arrays); {@code out} (null for readahead) receives the parts a reader asked for.
      */
-    private void fetchRun(CachedObject obj, int block, int i, int count, CompletableFuture<ByteBuffer>[] mine, Copy out,
+    private void fetchRun(CachedObject obj, int block, int i, int count, CompletableFuture<SharedRun.Block>[] mine, Copy out,
             BlockSource source) throws IOException {
         long from = (long) block * blockSize;
         long to = Math.min(obj.dataBytes(), (long) (block + count) * blockSize);
-        ByteBuffer run = ByteBuffer.allocate((int) (to - from));
-        source.fetch(obj, block, count, run);
+        int size = (int) (to - from);
+        SharedRun run = size <= gets.size() ? new SharedRun(gets.take(), gets) : new SharedRun(ByteBuffer.allocate(size), null);
+        ByteBuffer bytes = run.bytes().clear().slice(0, size);
+        try {
+            source.fetch(obj, block, count, bytes);
+        } catch (IOException | RuntimeException | Error e) {
+            run.release(); // nobody else has seen it
+            throw e;
+        }
         stats.bucketGets.increment();
-        stats.bucketBytes.add(run.capacity());
+        stats.bucketBytes.add(size);
         @SuppressWarnings("unchecked")
-        CompletableFuture<ByteBuffer>[] led = new CompletableFuture[count];
+        CompletableFuture<SharedRun.Block>[] led = new CompletableFuture[count];
         for (int k = 0; k < count; k++) {
             int len = obj.blockLength(block + k, blockSize);
-            ByteBuffer data = run.slice(k * blockSize, len).asReadOnlyBuffer();
             if (out != null) {
-                out.block(block + k, data);
+                out.block(block + k, bytes.slice(k * blockSize, len));
             }
             led[k] = mine[i + k];
-            led[k].complete(data);
+            led[k].complete(new SharedRun.Block(run, k * blockSize, len));
             mine[i + k] = null; // completed: no longer ours to fail
         }
         Runnable release = () -> {
             for (int k = 0; k < count; k++) {
                 flights.remove(obj.block(block + k), led[k]);
             }
+            run.release(); // after the removal: a joiner that still finds a flight can retain, or sees it released
         };
-        ByteBuffer frozen = run.asReadOnlyBuffer();
+        ByteBuffer frozen = bytes.asReadOnlyBuffer();
         if (!fill(obj, block, count, (off, dst, len) -> dst.put(frozen.slice((int) (off - from), len)), release, false)) {
             release.run();
         }
     }
 
     /** The leader's bytes; null if the leader was a readahead that failed and {@code retry} (the caller fetches the block itself). */
-    private static ByteBuffer await(CompletableFuture<ByteBuffer> f, CachedObject obj, int block, boolean retry) throws IOException {
+    private static SharedRun.Block await(CompletableFuture<SharedRun.Block> f, CachedObject obj, int block, boolean retry) throws IOException {
         try {
             return f.get();
         } catch (InterruptedException e) {

@@ -80,6 +80,8 @@ public final class LogStructuredVolume implements Volume {
     private final Semaphore pendingPermits;
     private final BufferPool buffers;
     private final ObjectReader reader;
+    /** Set once by {@link #useReadCache} before reads start; null without a read cache. */
+    private volatile SequentialReadahead readahead;
     private final ObjectUploader uploader;
     private final VolumeStats stats = new VolumeStats();
     /** A clone's parent snapshot: unmapped LBAs read from it. Null for a plain volume. */
@@ -158,6 +160,33 @@ public final class LogStructuredVolume implements Volume {
     /** Reads of uploaded objects go through the node's read cache (called once, before {@link #start}). */
     void useReadCache(dev.strata.engine.readcache.ReadCache cache) {
         reader.useCache(cache, superblock.volumeId());
+        var c = cache.config();
+        if (c.readaheadGets() > 0) {
+            long get = (long) c.readaheadGetBlocks() * c.blockSize();
+            readahead = new SequentialReadahead(c.readaheadGets() * get, get, this::prefetch);
+        }
+    }
+
+    /** Readahead of the stored data of {@code [offset, offset + length)} (batches still in memory excepted). */
+    private void prefetch(long offset, long length) {
+        long end = Math.min(superblock.sizeBytes(), offset + length);
+        if (offset >= end) {
+            return;
+        }
+        List<long[]> runs = new ArrayList<>(4);
+        mapLock.lock();
+        try {
+            map.lookup(offset / SECTOR_SIZE, (end - offset) / SECTOR_SIZE, (l, n, loc) -> runs.add(new long[] {l, n, loc}));
+        } finally {
+            mapLock.unlock();
+        }
+        SequentialReadahead.prefetchRuns(runs, seq -> {
+            if (pending.containsKey(seq)) {
+                return -1;
+            }
+            ObjectTable.Entry e = objects.get(seq);
+            return e == null ? -1 : e.epoch;
+        }, reader, SECTOR_SIZE);
     }
 
     // ---------------------------------------------------------------- recovery and start
@@ -248,6 +277,10 @@ public final class LogStructuredVolume implements Volume {
         int length = dst.remaining();
         checkOpen();
         checkRange("read", offset, length);
+        SequentialReadahead ra = readahead;
+        if (ra != null) {
+            ra.onRead(offset, length); // first: its GETs overlap with the read's own
+        }
         if (coalescer != null) {
             readCoalesced(offset, dst, length);
         } else {

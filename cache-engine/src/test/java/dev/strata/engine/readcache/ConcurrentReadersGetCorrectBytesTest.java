@@ -14,7 +14,8 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * Many readers over a cache much smaller than the data, with every policy: evictions, slot reuse
- * under pinned readers, joined flights and fills race all the time, and every byte is checked.
+ * under pinned readers, joined flights (of reads and of readahead), fills and the recycling of GET
+ * buffers race all the time, and every byte is checked.
  */
 class ConcurrentReadersGetCorrectBytesTest {
     static final int BLOCK = CacheFixture.BLOCK;
@@ -44,6 +45,10 @@ class ConcurrentReadersGetCorrectBytesTest {
                             long size = blocks * BLOCK - 1024;
                             long off = 512L * r.nextInt((int) (size / 512));
                             int len = (int) Math.min(size - off, 512L * (1 + r.nextInt(300)));
+                            if (r.nextInt(3) == 0) {
+                                // Readahead flights too: joiners race the recycling of their pooled GET buffers.
+                                f.reader.prefetch(1 + r.nextInt(objects), CacheFixture.EPOCH, off, 2L * BLOCK);
+                            }
                             f.readAndCheck(seq, off, len);
                         }
                     } catch (Throwable e) {

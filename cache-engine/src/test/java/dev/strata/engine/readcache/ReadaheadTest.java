@@ -22,9 +22,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Sequential readahead with several ranged GETs in flight: every block is fetched once, in GETs
- * of the configured size; a corrupt block in a readahead range is never returned (nor cached);
- * a failed readahead never fails a read its own GET would have answered.
+ * The cache's side of readahead ({@link ReadCache#prefetch}; the volume decides what to prefetch,
+ * see SequentialReadsPrefetchAcrossObjectsTest): prefetched blocks are fetched once, in GETs of
+ * the configured size, and readers join or hit them; a corrupt block in a readahead range is never
+ * returned (nor cached); a failed readahead never fails a read its own GET would have answered.
  */
 class ReadaheadTest {
     private static final int BLOCK = CacheFixture.BLOCK;
@@ -39,7 +40,7 @@ class ReadaheadTest {
     }
 
     @Test
-    void aSequentialReaderFetchesEveryBlockOnceInWholeReadaheadGets() throws Exception {
+    void prefetchedBlocksAreFetchedOnceInWholeGetsAndReadersJoinOrHitThem() throws Exception {
         try (CacheFixture f = new CacheFixture(tmp)) {
             f.writeObject(1, BLOCKS * BLOCK);
             f.open(config(f.cacheDir()));
@@ -48,6 +49,9 @@ class ReadaheadTest {
             long bytes = f.store.stats().bytesGot.sum();
             for (int b = 0; b < BLOCKS; b += 2) {
                 f.readAndCheck(1, (long) b * BLOCK, 2 * BLOCK);
+                if (b == 2) {
+                    f.reader.prefetch(1, CacheFixture.EPOCH, 4L * BLOCK, (BLOCKS - 4L) * BLOCK); // what the volume's readahead asks
+                }
             }
             ReadCacheStats s = f.cache.stats();
             assertEquals((long) BLOCKS * BLOCK, f.store.stats().bytesGot.sum() - bytes, "every block fetched exactly once: " + s);
@@ -60,7 +64,7 @@ class ReadaheadTest {
     }
 
     @RepeatedTest(3)
-    void concurrentSequentialReadersOfOneObjectFetchEachBlockOnce() throws Exception {
+    void concurrentReadersAndPrefetchesOfOneObjectFetchEachBlockOnce() throws Exception {
         try (CacheFixture f = new CacheFixture(tmp)) {
             f.writeObject(1, BLOCKS * BLOCK);
             f.open(config(f.cacheDir()));
@@ -77,6 +81,8 @@ class ReadaheadTest {
                         start.await();
                         for (int b = 0; b < BLOCKS; b += readBlocks) {
                             int n = Math.min(readBlocks, BLOCKS - b);
+                            // Each reader also prefetches a window ahead of itself, racing the others' GETs.
+                            f.reader.prefetch(1, CacheFixture.EPOCH, (long) (b + n) * BLOCK, 16L * BLOCK);
                             f.readAndCheck(1, (long) b * BLOCK, n * BLOCK);
                         }
                     } catch (Throwable e) {
@@ -112,6 +118,7 @@ class ReadaheadTest {
                 ch.write(one, at);
             }
             int failed = 0;
+            f.reader.prefetch(1, CacheFixture.EPOCH, 4L * BLOCK, (BLOCKS - 4L) * BLOCK);
             for (int b = 0; b < BLOCKS; b += 2) {
                 if (b / 2 == bad / 2) {
                     int first = b;
@@ -164,7 +171,8 @@ class ReadaheadTest {
         try (ReadCache cache = ReadCache.open(config(dir))) {
             ByteBuffer dst = ByteBuffer.allocate(2 * BLOCK);
             cache.read(obj, 0, dst.clear(), 2 * BLOCK, source);
-            cache.read(obj, 2L * BLOCK, dst.clear(), 2 * BLOCK, source); // sequential: claims 4-7, 8-11, ...
+            cache.read(obj, 2L * BLOCK, dst.clear(), 2 * BLOCK, source);
+            cache.prefetch(obj, 4L * BLOCK, 16L * BLOCK, source); // claims 4-7, 8-11, ... in this thread
             AtomicReference<Throwable> failure = new AtomicReference<>();
             Thread t = Thread.ofPlatform().unstarted(() -> {
                 try {

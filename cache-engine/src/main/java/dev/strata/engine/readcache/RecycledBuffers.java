@@ -5,25 +5,33 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Scratch direct buffers of one block for cache I/O, reused so that hits make no garbage
- * (thread-locals would not do: NBD requests run on short-lived virtual threads). A buffer is
- * owned by whoever took it until it is given back; at most {@code retain} are kept.
+ * Buffers of one size, reused so that the cache's hot paths make no garbage: direct scratch
+ * blocks for cache-file I/O, heap buffers for ranged GETs (a 1 MiB heap array per GET is a
+ * humongous object in G1, and GC pauses stalled cold reads). Thread-locals would not do: NBD
+ * requests run on short-lived virtual threads. A buffer is owned by whoever took it until it is
+ * given back; at most {@code retain} are kept.
  */
-final class DirectBufferPool {
+final class RecycledBuffers {
     private final int size;
     private final int retain;
+    private final boolean direct;
     private final ConcurrentLinkedQueue<ByteBuffer> free = new ConcurrentLinkedQueue<>();
     private final AtomicInteger kept = new AtomicInteger();
 
-    DirectBufferPool(int size, int retain) {
+    RecycledBuffers(int size, int retain, boolean direct) {
         this.size = size;
         this.retain = retain;
+        this.direct = direct;
+    }
+
+    int size() {
+        return size;
     }
 
     ByteBuffer take() {
         ByteBuffer b = free.poll();
         if (b == null) {
-            return ByteBuffer.allocateDirect(size);
+            return direct ? ByteBuffer.allocateDirect(size) : ByteBuffer.allocate(size);
         }
         kept.decrementAndGet();
         return b.clear();
