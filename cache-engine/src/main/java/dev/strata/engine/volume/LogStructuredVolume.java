@@ -99,8 +99,12 @@ public final class LogStructuredVolume implements Volume {
      * FUA wait until it is uploaded (docs/write-paths.md, "Large-write bypass").
      */
     private long lastBypassObjectSeq;
-    /** BYPASS records the journal replay of this open found without their object: their writes were lost (never flushed). */
-    private long lostBypassRecords;
+    /**
+     * Guarded by batchLock: journal sequence numbers of the BYPASS records the replay of this open
+     * found without their object (writes lost, never flushed). A record lost this way is found
+     * again by the next replay if a crash comes before its new batch is uploaded.
+     */
+    private final List<Long> lostBypassRecords = new ArrayList<>();
     /** Largest bypass record: whole in one batch, and one journal record's sector count. */
     private final int maxBypassRecordBytes;
 
@@ -195,7 +199,7 @@ public final class LogStructuredVolume implements Volume {
                 // start before it): the write was never flushed, and the range keeps what it held before.
                 // The record still takes its place in a batch, so objects keep gap-free runs of records.
                 batchFor(0).addLostRecord(journalSeq);
-                lostBypassRecords++;
+                lostBypassRecords.add(journalSeq);
             } else {
                 addNoData(batchFor(0), journalSeq, lba, sectors, kind == RecordKind.TRIM ? ExtentKind.TRIM : ExtentKind.ZERO);
             }
@@ -208,9 +212,14 @@ public final class LogStructuredVolume implements Volume {
 
     /** BYPASS records the journal replay found without their data (lost unflushed large writes). */
     long lostBypassRecords() {
+        return lostBypassSeqs().size();
+    }
+
+    /** Their journal sequence numbers. */
+    List<Long> lostBypassSeqs() {
         batchLock.lock();
         try {
-            return lostBypassRecords;
+            return List.copyOf(lostBypassRecords);
         } finally {
             batchLock.unlock();
         }
