@@ -9,7 +9,10 @@ import java.util.zip.CRC32C;
  */
 public final class EntryHeader {
     static final int MAGIC = 0x534A4E45; // "SJNE"
+    /** Entries without a BYPASS record are written as version 1, so a journal that never bypassed stays readable by older code. */
     static final short VERSION = 1;
+    /** Version 2: like 1, and records may be of kind 4 (BYPASS). */
+    static final short VERSION_BYPASS = 2;
     static final int RECORDS_OFFSET = 40;
     static final int RECORD_BYTES = 24;
     /** Records that fit in one header block. */
@@ -29,7 +32,14 @@ public final class EntryHeader {
             h.putLong(i, 0L);
         }
         h.putInt(0, MAGIC);
-        h.putShort(4, VERSION);
+        short version = VERSION;
+        for (int i = 0; i < batch.count; i++) {
+            if (batch.kinds[i] == RecordKind.BYPASS.code()) {
+                version = VERSION_BYPASS;
+                break;
+            }
+        }
+        h.putShort(4, version);
         h.putLong(8, segmentId);
         h.putLong(16, batch.firstSeq);
         h.putInt(24, batch.count);
@@ -63,7 +73,7 @@ public final class EntryHeader {
             throw new CorruptEntryException(StopReason.BAD_MAGIC, String.format("bad entry magic 0x%08x", magic));
         }
         short version = h.getShort(4);
-        if (version != VERSION) {
+        if (version != VERSION && version != VERSION_BYPASS) {
             throw new CorruptEntryException(StopReason.BAD_VERSION, "unsupported entry format version " + version);
         }
         int count = h.getInt(24);
@@ -80,6 +90,9 @@ public final class EntryHeader {
             int at = RECORDS_OFFSET + i * RECORD_BYTES;
             int sectors = h.getInt(at + 16);
             RecordKind kind = RecordKind.fromCode(h.get(at + 20));
+            if (kind == RecordKind.BYPASS && version == VERSION) {
+                kind = null; // kind 4 exists from version 2 on
+            }
             if (sectors <= 0 || kind == null) {
                 throw new CorruptEntryException(StopReason.BAD_HEADER, "record " + i + ": sectors " + sectors + ", kind code " + h.get(at + 20));
             }

@@ -95,8 +95,9 @@ public final class Batch {
         return data.position();
     }
 
+    /** True while the batch holds neither an extent nor a journal record (a lost bypass record has no extent). */
     public boolean isEmpty() {
-        return extentCount == 0;
+        return extentCount == 0 && firstJournalSeq < 0;
     }
 
     public long ageNanos() {
@@ -183,7 +184,17 @@ public final class Batch {
         addExtent(journalSeq, lbaStart, sectorCount, 0, kind);
     }
 
-    private void addExtent(long journalSeq, long lbaStart, int sectorCount, int offsetSectors, ExtentKind kind) {
+    /**
+     * Takes journal record {@code journalSeq} without an extent: a BYPASS record found by journal
+     * replay, whose data was only in an object that never reached the bucket (docs/write-paths.md,
+     * "Large-write bypass"). The object still holds the record, so objects keep holding gap-free
+     * runs of journal records, and the range keeps what it held before that write.
+     */
+    public void addLostRecord(long journalSeq) {
+        takeJournalSeq(journalSeq);
+    }
+
+    private void takeJournalSeq(long journalSeq) {
         if (sealed) {
             throw new IllegalStateException("batch " + objectSeq + " is sealed");
         }
@@ -197,6 +208,10 @@ public final class Batch {
                     + " then " + journalSeq);
         }
         lastJournalSeq = journalSeq;
+    }
+
+    private void addExtent(long journalSeq, long lbaStart, int sectorCount, int offsetSectors, ExtentKind kind) {
+        takeJournalSeq(journalSeq);
         grow();
         lba[extentCount] = lbaStart;
         sectors[extentCount] = sectorCount;

@@ -96,6 +96,19 @@ public final class LogStructuredVolume implements Volume {
     private long nextObjectSeq;
     /** Guarded by batchLock: the last journal sequence number applied. */
     private long lastJournalSeq;
+    /**
+     * Guarded by batchLock: the highest object number holding bypassed data (0: none). FLUSH and
+     * FUA wait until it is uploaded (docs/write-paths.md, "Large-write bypass").
+     */
+    private long lastBypassObjectSeq;
+    /**
+     * Guarded by batchLock: journal sequence numbers of the BYPASS records the replay of this open
+     * found without their object (writes lost, never flushed). A record lost this way is found
+     * again by the next replay if a crash comes before its new batch is uploaded.
+     */
+    private final List<Long> lostBypassRecords = new ArrayList<>();
+    /** Largest bypass record: whole in one batch, and one journal record's sector count. */
+    private final int maxBypassRecordBytes;
 
     private volatile boolean closed;
     private volatile String fencedBy;
@@ -138,6 +151,7 @@ public final class LogStructuredVolume implements Volume {
         this.onClose = onClose;
         this.sizeSectors = superblock.sizeBytes() / SECTOR_SIZE;
         this.maxRecordBytes = Math.min(MAX_RECORD_BYTES, options.journal().maxEntryDataBytes());
+        this.maxBypassRecordBytes = Math.min(MAX_RECORD_BYTES, options.objectBytes());
         this.map = state.map;
         this.objects = state.objects;
         this.nextObjectSeq = state.lastObjectSeq + 1;
@@ -209,6 +223,12 @@ public final class LogStructuredVolume implements Volume {
                             + " bytes; reopen with objectBytes at least that large");
                 }
                 addWrite(batchFor(rest.remaining()), journalSeq, lba, rest);
+            } else if (kind == RecordKind.BYPASS) {
+                // Its data was only in an object that is not in the bucket's chain (else replay would not
+                // start before it): the write was never flushed, and the range keeps what it held before.
+                // The record still takes its place in a batch, so objects keep gap-free runs of records.
+                batchFor(0).addLostRecord(journalSeq);
+                lostBypassRecords.add(journalSeq);
             } else {
                 addNoData(batchFor(0), journalSeq, lba, sectors, kind == RecordKind.TRIM ? ExtentKind.TRIM : ExtentKind.ZERO);
             }
@@ -216,6 +236,21 @@ public final class LogStructuredVolume implements Volume {
         } finally {
             batchLock.unlock();
             writeOrder.unlock();
+        }
+    }
+
+    /** BYPASS records the journal replay found without their data (lost unflushed large writes). */
+    long lostBypassRecords() {
+        return lostBypassSeqs().size();
+    }
+
+    /** Their journal sequence numbers. */
+    List<Long> lostBypassSeqs() {
+        batchLock.lock();
+        try {
+            return List.copyOf(lostBypassRecords);
+        } finally {
+            batchLock.unlock();
         }
     }
 
@@ -396,10 +431,18 @@ public final class LogStructuredVolume implements Volume {
         checkWritable();
         checkRange("write", offset, length);
         long last;
+        boolean bypass = bypasses(offset, length);
         writeOrder.lock();
         try {
             checkWritable();
-            last = coalescer != null ? coalescer.write(offset, src.duplicate(), fua) : writeRecords(offset, src.duplicate());
+            if (bypass) {
+                if (coalescer != null) {
+                    coalescer.beforeOtherWrite(offset, length); // journal order: pending clusters go first
+                }
+                last = writeBypassed(offset, src.duplicate());
+            } else {
+                last = coalescer != null ? coalescer.write(offset, src.duplicate(), fua) : writeRecords(offset, src.duplicate());
+            }
         } finally {
             writeOrder.unlock();
         }
@@ -408,7 +451,67 @@ public final class LogStructuredVolume implements Volume {
         stats.bytesWritten.add(length);
         if (fua) {
             awaitDurable(last);
+            awaitBypassedUploaded();
         }
+    }
+
+    /** Whether a write takes the large-write bypass: on, long enough, 4096-aligned in offset and length. */
+    private boolean bypasses(long offset, int length) {
+        int threshold = options.largeWriteBypassBytes();
+        return threshold > 0 && length >= threshold && offset % 4096 == 0 && length % 4096 == 0;
+    }
+
+    /**
+     * writeOrder held. The large-write bypass: per piece (at most an object, at most 4 MiB, each
+     * whole in one batch) a BYPASS journal record without data keeps the record order, and the
+     * data goes only into the open batch; the map points there at once. Returns the last
+     * record's journal sequence number.
+     */
+    private long writeBypassed(long offset, ByteBuffer rest) throws IOException {
+        long lba = offset / SECTOR_SIZE;
+        long last = 0;
+        do {
+            int n = Math.min(rest.remaining(), maxBypassRecordBytes);
+            ByteBuffer chunk = rest.slice(rest.position(), n);
+            long seq = appendToJournal(lba, n / SECTOR_SIZE, RecordKind.BYPASS, null);
+            batchLock.lock();
+            try {
+                Batch b = batchFor(n); // the whole piece in one batch: it is uploaded, or lost, as one
+                addWrite(b, seq, lba, chunk);
+                lastJournalSeq = seq;
+                lastBypassObjectSeq = b.objectSeq();
+            } finally {
+                batchLock.unlock();
+            }
+            stats.bypassedWrites.increment();
+            stats.bypassedBytes.add(n);
+            last = seq;
+            rest.position(rest.position() + n);
+            lba += n / SECTOR_SIZE;
+        } while (rest.hasRemaining());
+        return last;
+    }
+
+    /**
+     * FLUSH and FUA: every batch holding bypassed data of a write completed before the call is
+     * uploaded (the open one is sealed if it is one of them); those writes have no other durable copy.
+     */
+    private void awaitBypassedUploaded() throws IOException {
+        long through;
+        batchLock.lock();
+        try {
+            through = lastBypassObjectSeq;
+            if (through == 0 || through <= uploader.uploadedThrough()) {
+                return;
+            }
+            if (open != null && open.objectSeq() <= through) {
+                sealOpen();
+            }
+        } finally {
+            batchLock.unlock();
+        }
+        stats.flushesUploadingBypassed.increment();
+        uploader.awaitUploaded(through);
     }
 
     /** writeOrder held. Journal records, batch and map for {@code rest}; the last record's journal sequence number. */
@@ -500,6 +603,7 @@ public final class LogStructuredVolume implements Volume {
         }
         if (fua) {
             awaitDurable(last);
+            awaitBypassedUploaded();
         }
     }
 
@@ -514,6 +618,8 @@ public final class LogStructuredVolume implements Volume {
         stats.flushes.increment();
         if (options.flushMode() == VolumeOptions.FlushMode.BUCKET) {
             flushToBucket();
+        } else {
+            awaitBypassedUploaded();
         }
     }
 

@@ -293,7 +293,9 @@ public final class StrataEngine implements AutoCloseable {
             }
             long next = v.lastJournalSeq() + 1;
             LOG.log(System.Logger.Level.INFO, "volume " + name + " opened for write, epoch " + newEpoch + ": "
-                    + state.objectsReplayed + " objects after checkpoint " + state.checkpointSeq + "; journal: " + replay.describe());
+                    + state.objectsReplayed + " objects after checkpoint " + state.checkpointSeq + "; journal: " + replay.describe()
+                    + (v.lostBypassRecords() > 0 ? "; " + v.lostBypassRecords() + " bypassed large writes were never flushed and"
+                            + " their objects never uploaded: those ranges keep their older contents" : ""));
             v.start(Journal.open(journalDir, options.journal(), sb.volumeId(), next));
             writers.put(name, v);
             ok = true;

@@ -24,14 +24,28 @@ import java.time.Duration;
  * @param coalescerClusterBytes cluster size of the sequential write coalescer (docs/coalescer.md),
  *                            a multiple of 4096 up to 4 MiB; 0 turns it off
  * @param coalescerStreams    sequential streams the coalescer follows at once (open clusters)
+ * @param largeWriteBypassBytes writes at least this long, 4096-aligned in offset and length, skip
+ *                            the journal: their data goes only into the open batch, and FLUSH/FUA
+ *                            wait for its upload (docs/write-paths.md, "Large-write bypass"); a
+ *                            multiple of 4096, 0 turns it off
  */
 public record VolumeOptions(int objectBytes, int maxExtentsPerObject, Duration sealAfter, int maxUploadsInFlight,
         int maxPendingBatches, int checkpointEveryObjects, FlushMode flushMode, JournalOptions journal,
-        ReadCacheOptions readCache, GcOptions gc, int coalescerClusterBytes, int coalescerStreams) {
+        ReadCacheOptions readCache, GcOptions gc, int coalescerClusterBytes, int coalescerStreams, int largeWriteBypassBytes) {
 
     /** Default coalescer cluster size (docs/coalescer.md, "Default"). */
     public static final int DEFAULT_COALESCER_CLUSTER_BYTES = 0;
     public static final int DEFAULT_COALESCER_STREAMS = 4;
+    /** Default large-write bypass threshold (docs/write-paths.md, "Large-write bypass": why). */
+    public static final int DEFAULT_LARGE_WRITE_BYPASS_BYTES = 0;
+
+    /** With the default large-write bypass. */
+    public VolumeOptions(int objectBytes, int maxExtentsPerObject, Duration sealAfter, int maxUploadsInFlight,
+            int maxPendingBatches, int checkpointEveryObjects, FlushMode flushMode, JournalOptions journal,
+            ReadCacheOptions readCache, GcOptions gc, int coalescerClusterBytes, int coalescerStreams) {
+        this(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects,
+                flushMode, journal, readCache, gc, coalescerClusterBytes, coalescerStreams, DEFAULT_LARGE_WRITE_BYPASS_BYTES);
+    }
 
     /** With the default coalescer. */
     public VolumeOptions(int objectBytes, int maxExtentsPerObject, Duration sealAfter, int maxUploadsInFlight,
@@ -83,6 +97,10 @@ public record VolumeOptions(int objectBytes, int maxExtentsPerObject, Duration s
             throw new IllegalArgumentException("coalescer cluster size must be 0 (off) or a multiple of 4096 up to 4 MiB, "
                     + "streams 1-64: " + coalescerClusterBytes + ", " + coalescerStreams);
         }
+        if (largeWriteBypassBytes < 0 || largeWriteBypassBytes % 4096 != 0) {
+            throw new IllegalArgumentException("large-write bypass threshold must be 0 (off) or a multiple of 4096: "
+                    + largeWriteBypassBytes);
+        }
     }
 
     private static String toStringShort(int a, int b, int c, int d, int e) {
@@ -95,47 +113,55 @@ public record VolumeOptions(int objectBytes, int maxExtentsPerObject, Duration s
     }
 
     public VolumeOptions withObjectBytes(int v) {
-        return new VolumeOptions(v, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal, readCache, gc, coalescerClusterBytes, coalescerStreams);
+        return new VolumeOptions(v, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal, readCache, gc, coalescerClusterBytes, coalescerStreams, largeWriteBypassBytes);
     }
 
     public VolumeOptions withSealAfter(Duration v) {
-        return new VolumeOptions(objectBytes, maxExtentsPerObject, v, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal, readCache, gc, coalescerClusterBytes, coalescerStreams);
+        return new VolumeOptions(objectBytes, maxExtentsPerObject, v, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal, readCache, gc, coalescerClusterBytes, coalescerStreams, largeWriteBypassBytes);
     }
 
     public VolumeOptions withMaxPendingBatches(int v) {
-        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, v, checkpointEveryObjects, flushMode, journal, readCache, gc, coalescerClusterBytes, coalescerStreams);
+        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, v, checkpointEveryObjects, flushMode, journal, readCache, gc, coalescerClusterBytes, coalescerStreams, largeWriteBypassBytes);
     }
 
     public VolumeOptions withCheckpointEveryObjects(int v) {
-        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, v, flushMode, journal, readCache, gc, coalescerClusterBytes, coalescerStreams);
+        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, v, flushMode, journal, readCache, gc, coalescerClusterBytes, coalescerStreams, largeWriteBypassBytes);
     }
 
     public VolumeOptions withFlushMode(FlushMode v) {
-        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, v, journal, readCache, gc, coalescerClusterBytes, coalescerStreams);
+        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, v, journal, readCache, gc, coalescerClusterBytes, coalescerStreams, largeWriteBypassBytes);
     }
 
     public VolumeOptions withJournal(JournalOptions v) {
-        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, v, readCache, gc, coalescerClusterBytes, coalescerStreams);
+        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, v, readCache, gc, coalescerClusterBytes, coalescerStreams, largeWriteBypassBytes);
     }
 
     public VolumeOptions withMaxExtentsPerObject(int v) {
-        return new VolumeOptions(objectBytes, v, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal, readCache, gc, coalescerClusterBytes, coalescerStreams);
+        return new VolumeOptions(objectBytes, v, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal, readCache, gc, coalescerClusterBytes, coalescerStreams, largeWriteBypassBytes);
     }
 
     public VolumeOptions withReadCache(ReadCacheOptions v) {
-        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal, v, gc, coalescerClusterBytes, coalescerStreams);
+        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal, v, gc, coalescerClusterBytes, coalescerStreams, largeWriteBypassBytes);
     }
 
     public VolumeOptions withGc(GcOptions v) {
-        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal, readCache, v, coalescerClusterBytes, coalescerStreams);
+        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal, readCache, v, coalescerClusterBytes, coalescerStreams, largeWriteBypassBytes);
     }
 
     /** The sequential write coalescer with clusters of {@code clusterBytes} (0: off). docs/coalescer.md. */
     public VolumeOptions withCoalescer(int clusterBytes) {
-        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal, readCache, gc, clusterBytes, coalescerStreams);
+        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal, readCache, gc, clusterBytes, coalescerStreams, largeWriteBypassBytes);
     }
 
     public VolumeOptions withCoalescerStreams(int streams) {
-        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal, readCache, gc, coalescerClusterBytes, streams);
+        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal, readCache, gc, coalescerClusterBytes, streams, largeWriteBypassBytes);
+    }
+
+    /**
+     * The large-write bypass for writes of at least {@code bytes} (a multiple of 4096; 0: off):
+     * docs/write-paths.md, "Large-write bypass".
+     */
+    public VolumeOptions withLargeWriteBypass(int bytes) {
+        return new VolumeOptions(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects, flushMode, journal, readCache, gc, coalescerClusterBytes, coalescerStreams, bytes);
     }
 }

@@ -20,6 +20,11 @@ public final class VolumeStats {
     public final LongAdder sealsForJournalSpace = new LongAdder();
     /** Reads that looked up the map just before GC moved their blocks and deleted the old object: looked up again. */
     public final LongAdder readsRetriedAfterGc = new LongAdder();
+    /** Large-write bypass (docs/write-paths.md): pieces of writes whose data skipped the journal, and their bytes. */
+    public final LongAdder bypassedWrites = new LongAdder();
+    public final LongAdder bypassedBytes = new LongAdder();
+    /** FLUSH/FUA that had to wait for the upload of bypassed data. */
+    public final LongAdder flushesUploadingBypassed = new LongAdder();
 
     @Override
     public String toString() {
@@ -27,6 +32,8 @@ public final class VolumeStats {
                 + " flushes=" + flushes.sum() + " bytesRead=" + bytesRead.sum() + " bytesWritten=" + bytesWritten.sum()
                 + " readsFromMemory=" + readsFromMemory.sum() + " readsFromBucket=" + readsFromBucket.sum()
                 + " objectsSealed=" + objectsSealed.sum() + " objectsUploaded=" + objectsUploaded.sum()
-                + " checkpoints=" + checkpoints.sum() + " sealsForJournalSpace=" + sealsForJournalSpace.sum();
+                + " checkpoints=" + checkpoints.sum() + " sealsForJournalSpace=" + sealsForJournalSpace.sum()
+                + " bypassedWrites=" + bypassedWrites.sum() + " bypassedBytes=" + bypassedBytes.sum()
+                + " flushesUploadingBypassed=" + flushesUploadingBypassed.sum();
     }
 }

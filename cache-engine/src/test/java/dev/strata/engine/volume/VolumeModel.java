@@ -10,11 +10,21 @@ import java.util.List;
  * them are durable locally (flushed, FUA) or in the bucket.
  *
  * <p>Strata recovers a prefix of the acknowledged operations (its journal and its object chain
- * are both ordered); {@link #matchPrefix} finds which.
+ * are both ordered); {@link #matchPrefix} finds which. With the large-write bypass, a prefix
+ * minus the bypassed writes whose objects never reached the bucket: the replay says how many
+ * BYPASS records it found without their object, and those are the last bypassed writes of the
+ * prefix (every object before the chain's end is in the bucket, none after it).
  */
 final class VolumeModel {
-    /** One write (tags {@code tagBase + i}) or zeroing (tagBase 0) of [lba, lba + sectors). */
-    record Op(long lba, int sectors, long tagBase) {
+    /**
+     * One write (tags {@code tagBase + i}) or zeroing (tagBase 0) of [lba, lba + sectors);
+     * {@code bypass}: a write whose data skipped the journal (one record: whole or lost).
+     */
+    record Op(long lba, int sectors, long tagBase, boolean bypass) {
+        Op(long lba, int sectors, long tagBase) {
+            this(lba, sectors, tagBase, false);
+        }
+
         long tagAt(long sector) {
             return tagBase == 0 ? 0 : tagBase + (sector - lba);
         }
@@ -28,6 +38,8 @@ final class VolumeModel {
     /** Set by the last {@link #matchPrefix} that matched a torn write: which operation, how many sectors of it. */
     private int tornOp = -1;
     private int tornSectors;
+    /** Set by the last {@link #matchPrefix(long[], int, int)} that had lost bypassed writes: their indices, ascending. */
+    private int[] lostOps;
 
     VolumeModel(int sectors) {
         this.base = new long[sectors];
@@ -86,6 +98,7 @@ final class VolumeModel {
      */
     int matchPrefix(long[] recovered, int minOps) {
         tornOp = -1;
+        lostOps = null;
         long[] work = base.clone();
         int mismatches = 0;
         for (int s = 0; s < work.length; s++) {
@@ -109,12 +122,90 @@ final class VolumeModel {
                 mismatches += (is ? 1 : 0) - (was ? 1 : 0);
                 // A write that was never made durable may be torn: the engine splits large writes into
                 // records in LBA order, and recovery may hold only the first of them.
-                if (k >= minOps && mismatches == 0 && s + 1 < op.lba + op.sectors) {
+                if (k >= minOps && !op.bypass && mismatches == 0 && s + 1 < op.lba + op.sectors) {
                     tornOp = k;
                     tornSectors = (int) (s + 1 - op.lba);
                     return k + 1;
                 }
             }
+        }
+    }
+
+    /**
+     * Like {@link #matchPrefix(long[], int)}, where the recovery lost {@code lostBypassed} bypassed
+     * writes (BYPASS records replayed without their object): for each k, the last that many
+     * bypassed writes before k are left out, and none of them may be durable (below {@code minOps}).
+     */
+    int matchPrefix(long[] recovered, int minOps, int lostBypassed) {
+        if (lostBypassed == 0) {
+            return matchPrefix(recovered, minOps);
+        }
+        tornOp = -1;
+        lostOps = null;
+        for (int k = Math.max(1, minOps); k <= ops.size(); k++) {
+            int[] lost = lastBypassed(k, lostBypassed);
+            if (lost == null || lost[0] < minOps) {
+                continue;
+            }
+            long[] work = base.clone();
+            int li = 0;
+            for (int i = 0; i < k - 1; i++) {
+                if (li < lost.length && lost[li] == i) {
+                    li++;
+                    continue;
+                }
+                applyTo(work, ops.get(i));
+            }
+            int mismatches = 0;
+            for (int s = 0; s < work.length; s++) {
+                if (work[s] != recovered[s]) {
+                    mismatches++;
+                }
+            }
+            Op op = ops.get(k - 1);
+            if (li < lost.length) { // the last one is lost too
+                if (mismatches == 0) {
+                    lostOps = lost;
+                    return k;
+                }
+                continue;
+            }
+            for (long s = op.lba; s < op.lba + op.sectors; s++) {
+                int i = (int) s;
+                boolean was = work[i] != recovered[i];
+                work[i] = op.tagAt(s);
+                boolean is = work[i] != recovered[i];
+                mismatches += (is ? 1 : 0) - (was ? 1 : 0);
+                if (!op.bypass && k - 1 >= minOps && mismatches == 0 && s + 1 < op.lba + op.sectors) {
+                    tornOp = k - 1;
+                    tornSectors = (int) (s + 1 - op.lba);
+                    lostOps = lost;
+                    return k;
+                }
+            }
+            if (mismatches == 0) {
+                lostOps = lost;
+                return k;
+            }
+        }
+        return -1;
+    }
+
+    /** The indices of the last {@code n} bypassed writes among the first k operations, ascending; null if fewer. */
+    private int[] lastBypassed(int k, int n) {
+        int[] out = new int[n];
+        int found = 0;
+        for (int i = k - 1; i >= 0 && found < n; i--) {
+            if (ops.get(i).bypass) {
+                out[n - 1 - found++] = i;
+            }
+        }
+        return found == n ? out : null;
+    }
+
+    private static void applyTo(long[] work, Op op) {
+        for (long s = op.lba; s < op.lba + op.sectors; s++) {
+            work[(int) s] = op.tagAt(s);
         }
     }
 
@@ -127,7 +218,14 @@ final class VolumeModel {
         ops.subList(k, ops.size()).clear();
         if (tornOp == k - 1 && k > 0) {
             Op torn = ops.get(k - 1);
-            ops.set(k - 1, new Op(torn.lba, tornSectors, torn.tagBase));
+            ops.set(k - 1, new Op(torn.lba, tornSectors, torn.tagBase, torn.bypass));
+        }
+        if (lostOps != null) { // they never happened, as far as the volume is concerned now
+            for (int i = lostOps.length - 1; i >= 0; i--) {
+                ops.remove(lostOps[i]);
+            }
+            k -= lostOps.length;
+            lostOps = null;
         }
         System.arraycopy(base, 0, current, 0, current.length);
         for (Op op : ops) {

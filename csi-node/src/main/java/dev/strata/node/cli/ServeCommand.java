@@ -29,7 +29,8 @@ final class ServeCommand {
 
     static {
         Set<String> f = new HashSet<>(StoreSettings.FLAGS);
-        f.addAll(Set.of("volume", "size", "socket", "listen", "flush-mode", "control", "coalescer"));
+        f.addAll(Set.of("volume", "size", "socket", "listen", "flush-mode", "control", "coalescer",
+                "large-write-bypass"));
         FLAGS = Set.copyOf(f);
         Set<String> s = new HashSet<>(StoreSettings.SWITCHES);
         s.addAll(Set.of("take-over", "no-socket"));
@@ -63,6 +64,14 @@ final class ServeCommand {
                 throw new Args.UsageException("--coalescer: cluster size 'off' or a multiple of 4096 up to 4MiB, not '" + c + "'");
             }
             options = options.withCoalescer((int) cluster);
+        }
+        if (args.has("large-write-bypass")) {
+            String b = args.get("large-write-bypass", "off");
+            long threshold = b.equals("off") || b.equals("0") ? 0 : Args.parseSize("large-write-bypass", b);
+            if (threshold % 4096 != 0 || threshold > 32 << 20) {
+                throw new Args.UsageException("--large-write-bypass: 'off' or a multiple of 4096 up to 32MiB, not '" + b + "'");
+            }
+            options = options.withLargeWriteBypass((int) threshold);
         }
         // Every argument is checked before this point: nothing is created for a command-line mistake.
         // The handlers go in before the volume opens, so a SIGTERM during the open still ends in a clean close.

@@ -17,6 +17,7 @@ public final class StrataMain {
                            --control PATH (DIR/node/control/NAME.sock: snapshots, flush, status)
                            --no-socket  --take-over  --flush-mode journal|bucket
                            --coalescer SIZE|off (sequential write coalescer cluster)
+                           --large-write-bypass SIZE|off (aligned writes >= SIZE skip the journal)
                            S3 instead of DIR/bucket: --s3-bucket B [--s3-endpoint URL]
                            [--s3-region R] [--s3-prefix P] [--s3-path-style]
                            [--s3-credentials-file F]  (or keys in --config FILE);

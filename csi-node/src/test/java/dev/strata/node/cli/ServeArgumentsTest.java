@@ -56,6 +56,9 @@ class ServeArgumentsTest {
         "--coalescer  | 1000           | --coalescer: cluster size 'off' or a multiple of 4096 up to 4MiB, not '1000'",
         "--coalescer  | 8MiB           | --coalescer: cluster size 'off' or a multiple of 4096 up to 4MiB, not '8MiB'",
         "--coalescer  | lots           | --coalescer: 'lots' is not a size",
+        "--large-write-bypass | 1000   | --large-write-bypass: 'off' or a multiple of 4096 up to 32MiB, not '1000'",
+        "--large-write-bypass | 64MiB  | --large-write-bypass: 'off' or a multiple of 4096 up to 32MiB, not '64MiB'",
+        "--large-write-bypass | big    | --large-write-bypass: 'big' is not a size",
         "--s3-region  | eu-west-1      | --s3-region needs --s3-bucket",
     })
     void badArgumentExitsTwoNamingItAndCreatesNothing(String flag, String value, String message) {
