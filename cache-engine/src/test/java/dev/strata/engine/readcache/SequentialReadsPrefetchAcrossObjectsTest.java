@@ -25,6 +25,25 @@ class SequentialReadsPrefetchAcrossObjectsTest {
     @TempDir
     Path tmp;
 
+    /** 1 MiB objects, a 64 MiB read cache. */
+    private final VolumeOptions options = VolumeOptions.defaults().withObjectBytes(1 << 20)
+            .withReadCache(new ReadCacheOptions(64L << 20, 4, EvictionPolicy.Kind.TINY_LFU));
+
+    /** A writer node writes {@code bytes} of {@link #pattern} from offset 0 and uploads them. */
+    private void writeAndUpload(int bytes) throws java.io.IOException {
+        try (StrataEngine writer = new StrataEngine(bucket(), tmp.resolve("writer"), "writer")) {
+            writer.createVolume("v", 32L << 20);
+            try (LogStructuredVolume v = writer.openForWrite("v", options, false)) {
+                ByteBuffer src = ByteBuffer.allocate(bytes);
+                for (int i = 0; i < bytes; i++) {
+                    src.put(i, pattern(i));
+                }
+                v.write(0, src, false);
+                v.flushToBucket();
+            }
+        }
+    }
+
     /** Each engine owns (and closes) its store: one per node, over the same bucket directory. */
     private ObjectStore bucket() throws java.io.IOException {
         return new LocalDirectoryObjectStore(tmp.resolve("bucket"));
@@ -37,20 +56,7 @@ class SequentialReadsPrefetchAcrossObjectsTest {
     @Test
     void aColdSequentialReaderFindsTheNextObjectsAlreadyFetched() throws Exception {
         int bytes = 16 << 20;
-        // 1 MiB objects: 16 object boundaries; readahead 4 GETs of 1 MiB (the defaults).
-        VolumeOptions options = VolumeOptions.defaults().withObjectBytes(1 << 20)
-                .withReadCache(new ReadCacheOptions(64L << 20, 4, EvictionPolicy.Kind.TINY_LFU));
-        try (StrataEngine writer = new StrataEngine(bucket(), tmp.resolve("writer"), "writer")) {
-            writer.createVolume("v", 32L << 20);
-            try (LogStructuredVolume v = writer.openForWrite("v", options, false)) {
-                ByteBuffer src = ByteBuffer.allocate(bytes);
-                for (int i = 0; i < bytes; i++) {
-                    src.put(i, pattern(i));
-                }
-                v.write(0, src, false);
-                v.flushToBucket();
-            }
-        }
+        writeAndUpload(bytes); // 16 object boundaries; readahead 4 GETs of 1 MiB (the defaults)
         try (StrataEngine reader = new StrataEngine(bucket(), tmp.resolve("reader"), "reader");
                 LogStructuredVolume v = reader.openReadOnly("v", options)) {
             ReadCache cache = reader.readCache(options);
@@ -77,16 +83,7 @@ class SequentialReadsPrefetchAcrossObjectsTest {
 
     @Test
     void randomReadsPrefetchNothing() throws Exception {
-        int bytes = 8 << 20;
-        VolumeOptions options = VolumeOptions.defaults().withObjectBytes(1 << 20)
-                .withReadCache(new ReadCacheOptions(64L << 20, 4, EvictionPolicy.Kind.TINY_LFU));
-        try (StrataEngine writer = new StrataEngine(bucket(), tmp.resolve("writer"), "writer")) {
-            writer.createVolume("v", 32L << 20);
-            try (LogStructuredVolume v = writer.openForWrite("v", options, false)) {
-                v.write(0, ByteBuffer.allocate(bytes), false);
-                v.flushToBucket();
-            }
-        }
+        writeAndUpload(8 << 20);
         try (StrataEngine reader = new StrataEngine(bucket(), tmp.resolve("reader"), "reader");
                 LogStructuredVolume v = reader.openReadOnly("v", options)) {
             ByteBuffer dst = ByteBuffer.allocate(4096);
