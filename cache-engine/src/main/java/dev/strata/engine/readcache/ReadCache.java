@@ -418,7 +418,11 @@ public final class ReadCache implements AutoCloseable {
         long from = (long) block * blockSize;
         long to = Math.min(obj.dataBytes(), (long) (block + count) * blockSize);
         int size = (int) (to - from);
-        SharedRun run = size <= gets.size() ? new SharedRun(gets.take(), gets) : new SharedRun(ByteBuffer.allocate(size), null);
+        // Readahead-sized runs take a recycled buffer; small ones (a random read's block or two) an
+        // exact one, which is short-lived young garbage rather than a pooled 1 MiB buffer per
+        // concurrent miss; larger ones (rare: a read longer than a readahead GET) their own.
+        SharedRun run = size > gets.size() / 4 && size <= gets.size() ? new SharedRun(gets.take(), gets)
+                : new SharedRun(ByteBuffer.allocate(size), null);
         ByteBuffer bytes = run.bytes().clear().slice(0, size);
         try {
             source.fetch(obj, block, count, bytes);
