@@ -240,7 +240,7 @@ public final class ReadCache implements AutoCloseable {
                     // Filled (and its old flight removed) since we looked: do not GET it again. A reader
                     // that joined this flight in between reads the block itself (a cache hit).
                     flights.remove(key, f);
-                    f.completeExceptionally(new ReadaheadFailed(new IOException("cached meanwhile")));
+                    f.completeExceptionally(new FetchAbandoned(new IOException("cached meanwhile")));
                     continue;
                 }
                 mine[i] = f;
@@ -253,7 +253,7 @@ public final class ReadCache implements AutoCloseable {
 
     /**
      * Fetches the claimed blocks (coalesced GETs) and fills them. A failure fails their flights
-     * with {@link ReadaheadFailed}: a reader that joined one fetches the block itself, so a
+     * with {@link FetchAbandoned}: a reader that joined one fetches the block itself, so a
      * speculative GET never fails a read that its own GET would have answered (and a corrupt
      * block still fails the read that wants it, with its own GET's error).
      */
@@ -265,11 +265,27 @@ public final class ReadCache implements AutoCloseable {
         }
     }
 
-    /** A readahead fetch failed: whoever joined its flight reads the block on its own. */
-    static final class ReadaheadFailed extends RuntimeException {
-        ReadaheadFailed(Throwable cause) {
-            super("readahead failed: " + cause, cause, false, false);
+    /**
+     * A fetch failed for a reason of its leader's own — a speculative readahead, or a leader that
+     * was interrupted (a closing volume's GC, say, while a reader of the reopened volume had joined
+     * its flight in the engine-wide cache): whoever joined reads the block on its own instead of
+     * inheriting an error that is not about the data.
+     */
+    static final class FetchAbandoned extends RuntimeException {
+        FetchAbandoned(Throwable cause) {
+            super("fetch abandoned by its leader: " + cause, cause, false, false);
         }
+    }
+
+    /** Whether {@code e} is the leader's interruption rather than a fault of the object or the store. */
+    private static boolean leaderInterrupted(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof java.nio.channels.ClosedByInterruptException || t instanceof InterruptedIOException
+                    || t instanceof InterruptedException) {
+                return true;
+            }
+        }
+        return Thread.currentThread().isInterrupted();
     }
 
     /** The cache is closed (the engine is shutting down under a reader): straight from the bucket. */
@@ -360,7 +376,7 @@ public final class ReadCache implements AutoCloseable {
                 i = j;
             }
         } catch (IOException | RuntimeException | Error e) {
-            failLed(obj, first, mine, out == null ? new ReadaheadFailed(e) : e);
+            failLed(obj, first, mine, out == null || leaderInterrupted(e) ? new FetchAbandoned(e) : e);
             throw e;
         }
     }
@@ -463,7 +479,7 @@ public final class ReadCache implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new InterruptedIOException("interrupted waiting for " + obj.key() + " block " + block);
         } catch (ExecutionException e) {
-            if (e.getCause() instanceof ReadaheadFailed rf) {
+            if (e.getCause() instanceof FetchAbandoned rf) {
                 if (retry) {
                     return null;
                 }

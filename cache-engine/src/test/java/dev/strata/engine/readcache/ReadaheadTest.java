@@ -195,4 +195,71 @@ class ReadaheadTest {
             assertTrue(fetches.contains("4+2"), "the reader fetched blocks 4-5 itself: " + fetches);
         }
     }
+
+    @Test
+    void aReaderThatJoinedAnInterruptedLeaderReadsTheBlockItself() throws Exception {
+        // The engine-wide cache outlives a volume: a closing volume's GC, interrupted in its GET,
+        // may lead a flight that a reader of the reopened volume joined. Its interruption is not
+        // the joiner's error.
+        Path dir = tmp.resolve("cache");
+        byte[] data = new byte[8 * BLOCK];
+        for (int i = 0; i < data.length; i++) {
+            data[i] = CacheFixture.expected(9, i);
+        }
+        int[] crcs = new int[8];
+        for (int b = 0; b < 8; b++) {
+            crcs[b] = Crc32c.of(data, b * BLOCK, BLOCK);
+        }
+        CachedObject obj = new CachedObject(1, 2, 9, 1, data.length, crcs, "test/object-9");
+        AtomicReference<Thread> joiner = new AtomicReference<>();
+        AtomicBoolean interruptedOnce = new AtomicBoolean();
+        BlockSource source = (o, first, count, dst) -> {
+            if (interruptedOnce.compareAndSet(false, true)) {
+                long deadline = System.nanoTime() + 10_000_000_000L;
+                while (joiner.get() == null || joiner.get().getState() != Thread.State.WAITING) {
+                    if (System.nanoTime() > deadline) {
+                        break;
+                    }
+                    Thread.onSpinWait();
+                }
+                throw new java.nio.channels.ClosedByInterruptException();
+            }
+            dst.clear();
+            dst.put(data, first * BLOCK, dst.remaining());
+        };
+        try (ReadCache cache = ReadCache.open(config(dir).withReadahead(0, 1))) {
+            AtomicReference<Throwable> leaderFailure = new AtomicReference<>();
+            Thread leader = Thread.ofPlatform().start(() -> {
+                try {
+                    cache.read(obj, 0, ByteBuffer.allocate(2 * BLOCK), 2 * BLOCK, source);
+                } catch (Throwable e) {
+                    leaderFailure.set(e);
+                }
+            });
+            while (interruptedOnce.get() == false) {
+                Thread.onSpinWait(); // the leader is in its GET, its flights registered
+            }
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            Thread t = Thread.ofPlatform().unstarted(() -> {
+                try {
+                    ByteBuffer mine = ByteBuffer.allocate(2 * BLOCK);
+                    cache.read(obj, 0, mine, 2 * BLOCK, source);
+                    byte[] got = new byte[2 * BLOCK];
+                    mine.flip().get(got);
+                    assertArrayEquals(java.util.Arrays.copyOfRange(data, 0, 2 * BLOCK), got);
+                } catch (Throwable e) {
+                    failure.set(e);
+                }
+            });
+            joiner.set(t);
+            t.start();
+            t.join();
+            leader.join();
+            if (failure.get() != null) {
+                throw new AssertionError("the joiner failed with its leader's interruption", failure.get());
+            }
+            assertTrue(leaderFailure.get() instanceof java.nio.channels.ClosedByInterruptException,
+                    "the leader itself sees its own error: " + leaderFailure.get());
+        }
+    }
 }
