@@ -91,11 +91,9 @@ public final class ObjectReader {
 
     /** Fetches, verifies and returns the header of object (seq, epoch). */
     public ObjectHeader header(long seq, long epoch) throws IOException {
-        synchronized (headers) {
-            ObjectHeader h = headers.get(seq);
-            if (h != null && h.epoch == epoch) {
-                return h;
-            }
+        ObjectHeader known = knownHeader(seq, epoch);
+        if (known != null) {
+            return known;
         }
         ObjectHeader h = fetchHeader(store, keys.object(seq, epoch));
         if (h.objectSeq != seq || h.epoch != epoch) {
@@ -103,6 +101,14 @@ public final class ObjectReader {
         }
         remember(h);
         return h;
+    }
+
+    /** The remembered header of object (seq, epoch), or null (not remembered, or another epoch's). */
+    private ObjectHeader knownHeader(long seq, long epoch) {
+        synchronized (headers) {
+            ObjectHeader h = headers.get(seq);
+            return h != null && h.epoch == epoch ? h : null;
+        }
     }
 
     /** Reads an object's header with one ranged GET (two if it is longer than 64 KiB). */
@@ -175,11 +181,8 @@ public final class ObjectReader {
         if (c == null || length <= 0) {
             return;
         }
-        ObjectHeader known;
-        synchronized (headers) {
-            known = headers.get(seq);
-        }
-        if (known != null && known.epoch == epoch) {
+        ObjectHeader known = knownHeader(seq, epoch);
+        if (known != null) {
             prefetch(c, known, offset, length);
             return;
         }

@@ -187,13 +187,7 @@ public final class LogStructuredVolume implements Volume {
         if (offset >= end) {
             return;
         }
-        List<long[]> runs = new ArrayList<>(4);
-        mapLock.lock();
-        try {
-            map.lookup(offset / SECTOR_SIZE, (end - offset) / SECTOR_SIZE, (l, n, loc) -> runs.add(new long[] {l, n, loc}));
-        } finally {
-            mapLock.unlock();
-        }
+        List<long[]> runs = lookupRuns(offset / SECTOR_SIZE, (end - offset) / SECTOR_SIZE);
         SequentialReadahead.prefetchRuns(runs, seq -> {
             if (pending.containsKey(seq)) {
                 return -1;
@@ -372,16 +366,7 @@ public final class LogStructuredVolume implements Volume {
     }
 
     private void readStoredOnce(long offset, ByteBuffer dst, int length) throws IOException {
-        long lba = offset / SECTOR_SIZE;
-        long sectors = length / SECTOR_SIZE;
-        List<long[]> runs = new ArrayList<>(4);
-        mapLock.lock();
-        try {
-            map.lookup(lba, sectors, (l, n, loc) -> runs.add(new long[] {l, n, loc}));
-        } finally {
-            mapLock.unlock();
-        }
-        for (long[] run : runs) {
+        for (long[] run : lookupRuns(offset / SECTOR_SIZE, length / SECTOR_SIZE)) {
             int bytes = (int) (run[1] * SECTOR_SIZE);
             if (run[2] == ExtentMap.UNMAPPED) {
                 ZeroExtents.readUnmapped(parent, run[0], bytes, dst);
@@ -391,6 +376,18 @@ public final class LogStructuredVolume implements Volume {
                 readMapped(run[0], run[2], dst, bytes);
             }
         }
+    }
+
+    /** The map's runs {@code {lba, sectors, location}} over the range, looked up under {@link #mapLock}. */
+    private List<long[]> lookupRuns(long lba, long sectors) {
+        List<long[]> runs = new ArrayList<>(4);
+        mapLock.lock();
+        try {
+            map.lookup(lba, sectors, (l, n, loc) -> runs.add(new long[] {l, n, loc}));
+        } finally {
+            mapLock.unlock();
+        }
+        return runs;
     }
 
     private void readMapped(long lba, long location, ByteBuffer dst, int bytes) throws IOException {

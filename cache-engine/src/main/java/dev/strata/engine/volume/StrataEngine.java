@@ -292,9 +292,10 @@ public final class StrataEngine implements AutoCloseable {
                 Journal.deleteSegments(journalDir, sb.volumeId());
             }
             long next = v.lastJournalSeq() + 1;
+            long lost = v.lostBypassRecords();
             LOG.log(System.Logger.Level.INFO, "volume " + name + " opened for write, epoch " + newEpoch + ": "
                     + state.objectsReplayed + " objects after checkpoint " + state.checkpointSeq + "; journal: " + replay.describe()
-                    + (v.lostBypassRecords() > 0 ? "; " + v.lostBypassRecords() + " bypassed large writes were never flushed and"
+                    + (lost > 0 ? "; " + lost + " bypassed large writes were never flushed and"
                             + " their objects never uploaded: those ranges keep their older contents" : ""));
             v.start(Journal.open(journalDir, options.journal(), sb.volumeId(), next));
             writers.put(name, v);

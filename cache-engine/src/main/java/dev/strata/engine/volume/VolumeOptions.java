@@ -39,37 +39,6 @@ public record VolumeOptions(int objectBytes, int maxExtentsPerObject, Duration s
     /** Default large-write bypass threshold (docs/write-paths.md, "Large-write bypass": why). */
     public static final int DEFAULT_LARGE_WRITE_BYPASS_BYTES = 0;
 
-    /** With the default large-write bypass. */
-    public VolumeOptions(int objectBytes, int maxExtentsPerObject, Duration sealAfter, int maxUploadsInFlight,
-            int maxPendingBatches, int checkpointEveryObjects, FlushMode flushMode, JournalOptions journal,
-            ReadCacheOptions readCache, GcOptions gc, int coalescerClusterBytes, int coalescerStreams) {
-        this(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects,
-                flushMode, journal, readCache, gc, coalescerClusterBytes, coalescerStreams, DEFAULT_LARGE_WRITE_BYPASS_BYTES);
-    }
-
-    /** With the default coalescer. */
-    public VolumeOptions(int objectBytes, int maxExtentsPerObject, Duration sealAfter, int maxUploadsInFlight,
-            int maxPendingBatches, int checkpointEveryObjects, FlushMode flushMode, JournalOptions journal,
-            ReadCacheOptions readCache, GcOptions gc) {
-        this(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects,
-                flushMode, journal, readCache, gc, DEFAULT_COALESCER_CLUSTER_BYTES, DEFAULT_COALESCER_STREAMS);
-    }
-
-    /** Without GC settings: the default collector. */
-    public VolumeOptions(int objectBytes, int maxExtentsPerObject, Duration sealAfter, int maxUploadsInFlight,
-            int maxPendingBatches, int checkpointEveryObjects, FlushMode flushMode, JournalOptions journal,
-            ReadCacheOptions readCache) {
-        this(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects,
-                flushMode, journal, readCache, GcOptions.defaults());
-    }
-
-    /** Without read cache settings: the default cache. */
-    public VolumeOptions(int objectBytes, int maxExtentsPerObject, Duration sealAfter, int maxUploadsInFlight,
-            int maxPendingBatches, int checkpointEveryObjects, FlushMode flushMode, JournalOptions journal) {
-        this(objectBytes, maxExtentsPerObject, sealAfter, maxUploadsInFlight, maxPendingBatches, checkpointEveryObjects,
-                flushMode, journal, ReadCacheOptions.defaults());
-    }
-
     /** What {@link Volume#flush()} waits for. */
     public enum FlushMode {
         /** Durable in the local journal (block-device semantics; the default). */
@@ -109,7 +78,8 @@ public record VolumeOptions(int objectBytes, int maxExtentsPerObject, Duration s
 
     public static VolumeOptions defaults() {
         return new VolumeOptions(8 * 1024 * 1024, 32768, Duration.ofSeconds(5), 4, 16, 64, FlushMode.JOURNAL,
-                JournalOptions.defaults());
+                JournalOptions.defaults(), ReadCacheOptions.defaults(), GcOptions.defaults(), DEFAULT_COALESCER_CLUSTER_BYTES,
+                DEFAULT_COALESCER_STREAMS, DEFAULT_LARGE_WRITE_BYPASS_BYTES);
     }
 
     public VolumeOptions withObjectBytes(int v) {

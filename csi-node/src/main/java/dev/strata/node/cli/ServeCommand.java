@@ -37,6 +37,16 @@ final class ServeCommand {
         SWITCHES = Set.copyOf(s);
     }
 
+    /** A size flag that may also be 'off' (or 0): 0, or a multiple of 4096 up to {@code max} bytes. */
+    private static int sizeOrOff(Args args, String flag, String what, int max, String maxText) {
+        String v = args.get(flag, "off");
+        long bytes = v.equals("off") || v.equals("0") ? 0 : Args.parseSize(flag, v);
+        if (bytes % 4096 != 0 || bytes > max) {
+            throw new Args.UsageException("--" + flag + ": " + what + "'off' or a multiple of 4096 up to " + maxText + ", not '" + v + "'");
+        }
+        return (int) bytes;
+    }
+
     static int run(Args args, PrintStream out) throws Exception {
         StoreSettings where = StoreSettings.from(args);
         String name = args.get("volume", "vol0");
@@ -58,20 +68,10 @@ final class ServeCommand {
             default -> throw new Args.UsageException("--flush-mode: 'journal' or 'bucket', not '" + mode + "'");
         }
         if (args.has("coalescer")) {
-            String c = args.get("coalescer", "off");
-            long cluster = c.equals("off") || c.equals("0") ? 0 : Args.parseSize("coalescer", c);
-            if (cluster % 4096 != 0 || cluster > 4 << 20) {
-                throw new Args.UsageException("--coalescer: cluster size 'off' or a multiple of 4096 up to 4MiB, not '" + c + "'");
-            }
-            options = options.withCoalescer((int) cluster);
+            options = options.withCoalescer(sizeOrOff(args, "coalescer", "cluster size ", 4 << 20, "4MiB"));
         }
         if (args.has("large-write-bypass")) {
-            String b = args.get("large-write-bypass", "off");
-            long threshold = b.equals("off") || b.equals("0") ? 0 : Args.parseSize("large-write-bypass", b);
-            if (threshold % 4096 != 0 || threshold > 32 << 20) {
-                throw new Args.UsageException("--large-write-bypass: 'off' or a multiple of 4096 up to 32MiB, not '" + b + "'");
-            }
-            options = options.withLargeWriteBypass((int) threshold);
+            options = options.withLargeWriteBypass(sizeOrOff(args, "large-write-bypass", "", 32 << 20, "32MiB"));
         }
         // Every argument is checked before this point: nothing is created for a command-line mistake.
         // The handlers go in before the volume opens, so a SIGTERM during the open still ends in a clean close.
