@@ -25,7 +25,9 @@ import java.util.concurrent.ExecutionException;
  *
  * <p>Concurrency: shards guard themselves ({@link CacheShard}); {@link #flights} holds the
  * blocks being fetched — a flight is completed exactly once by the reader that created it and
- * removed after its fill is published (or dropped), so readers arriving meanwhile join it.
+ * removed after its fill is published (or dropped), so readers arriving meanwhile join it; a
+ * readahead's flights stay until its run leaves {@link #held}, and readers take their blocks from
+ * memory meanwhile.
  */
 public final class ReadCache implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(ReadCache.class.getName());
@@ -40,6 +42,8 @@ public final class ReadCache implements AutoCloseable {
     /** Heap buffers of one readahead GET for ranged GETs (docs/read-cache.md, "GET buffers"). */
     private final RecycledBuffers gets;
     private final CacheFiller filler;
+    /** Readahead runs kept in memory after their fill. */
+    private final HeldRuns held;
     /**
      * Bytes of uploaded batches pinned by queued or running upload fills. A pinned batch's buffer
      * cannot go back to the volume's pool, which allocates a new one meanwhile; this bounds that
@@ -71,8 +75,10 @@ public final class ReadCache implements AutoCloseable {
         this.lockChannel = lockChannel;
         this.dirLock = dirLock;
         this.buffers = new RecycledBuffers(blockSize, 64, true);
-        // Enough for the readahead GETs in flight of a few streams plus the fills queued behind them.
-        this.gets = new RecycledBuffers(config.readaheadGetBlocks() * blockSize, 4 * Math.max(4, config.readaheadGets()), false);
+        // Enough for the readahead GETs in flight of a few streams, the fills queued behind them and the held runs.
+        this.gets = new RecycledBuffers(config.readaheadGetBlocks() * blockSize,
+                4 * Math.max(4, config.readaheadGets()) + HeldRuns.capacityFor(config), false);
+        this.held = new HeldRuns(HeldRuns.capacityFor(config));
         this.filler = new CacheFiller(config.fillThreads(), config.fillQueue(), "read-cache-fill");
     }
 
@@ -173,6 +179,10 @@ public final class ReadCache implements AutoCloseable {
                 if (listener != null) {
                     listener.lookup(key);
                 }
+                if (readFromHeldRun(key, b, out)) {
+                    hits++;
+                    continue;
+                }
                 if (shardOf(key).read(key, obj.blockCrcs()[b], obj.blockLength(b, blockSize), scratch, out.from(b), out.to(b))) {
                     out.block(b, scratch);
                     hits++;
@@ -193,6 +203,28 @@ public final class ReadCache implements AutoCloseable {
             readMissing(obj, first, missing, out, source);
         }
         dst.position(dst.position() + length);
+    }
+
+    /**
+     * Block {@code b} from the run of a completed flight, if it is still in memory (a readahead run
+     * held after its fill, docs/read-cache.md "Held runs"): no {@code pread}, no CRC pass.
+     */
+    private boolean readFromHeldRun(BlockKey key, int b, Copy out) {
+        CompletableFuture<SharedRun.Block> f = flights.get(key);
+        if (f == null || !f.isDone() || f.isCompletedExceptionally()) {
+            return false;
+        }
+        SharedRun.Block data = f.getNow(null);
+        if (!data.run().retain()) {
+            return false; // released meanwhile: its buffer may hold other bytes now
+        }
+        try {
+            out.block(b, data.data());
+        } finally {
+            data.run().release();
+        }
+        stats.heldRunHits.increment();
+        return true;
     }
 
     // ---------------------------------------------------------------- readahead
@@ -465,9 +497,11 @@ public final class ReadCache implements AutoCloseable {
             }
             run.release(); // after the removal: a joiner that still finds a flight can retain, or sees it released
         };
+        // A readahead run stays in memory after its fill for the reader that comes for it ("Held runs").
+        Runnable done = out == null ? () -> held.hold(release) : release;
         ByteBuffer frozen = bytes.asReadOnlyBuffer();
-        if (!fill(obj, block, count, (off, dst, len) -> dst.put(frozen.slice((int) (off - from), len)), release, false)) {
-            release.run();
+        if (!fill(obj, block, count, (off, dst, len) -> dst.put(frozen.slice((int) (off - from), len)), done, false)) {
+            done.run();
         }
     }
 
@@ -596,6 +630,7 @@ public final class ReadCache implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        held.releaseAll();
         IOException first = null;
         for (CacheShard s : shards) {
             try {

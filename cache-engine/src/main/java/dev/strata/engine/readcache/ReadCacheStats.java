@@ -14,6 +14,8 @@ public final class ReadCacheStats {
     public final LongAdder blockMisses = new LongAdder();
     /** Missing blocks served by another reader's GET (single flight). */
     public final LongAdder flightJoins = new LongAdder();
+    /** Blocks a read took from a fetched run still in memory — a held readahead run, or a GET whose fill is still running (counted as hits too). */
+    public final LongAdder heldRunHits = new LongAdder();
     public final LongAdder fills = new LongAdder();
     /** Fills abandoned because writing the cache file failed. */
     public final LongAdder fillFailures = new LongAdder();
@@ -32,6 +34,7 @@ public final class ReadCacheStats {
     public String toString() {
         return "fullHit=" + readsFullHit.sum() + " partialHit=" + readsPartialHit.sum() + " noHit=" + readsNoHit.sum()
                 + " blockHits=" + blockHits.sum() + " blockMisses=" + blockMisses.sum() + " flightJoins=" + flightJoins.sum()
+                + " heldRunHits=" + heldRunHits.sum()
                 + " fills=" + fills.sum() + " fillFailures=" + fillFailures.sum() + " fillsDropped=" + fillsDropped.sum()
                 + " corruptBlocks=" + corruptBlocks.sum() + " bucketGets=" + bucketGets.sum() + " bucketBytes="
                 + bucketBytes.sum() + " indexWrites=" + indexWrites.sum();

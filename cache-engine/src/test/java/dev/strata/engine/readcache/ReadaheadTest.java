@@ -63,6 +63,55 @@ class ReadaheadTest {
         }
     }
 
+    @Test
+    void aReaderBehindTheReadaheadTakesItsBlocksFromTheHeldRunsNotTheCacheFile() throws Exception {
+        try (CacheFixture f = new CacheFixture(tmp)) {
+            f.writeObject(1, BLOCKS * BLOCK);
+            f.open(config(f.cacheDir()));
+            f.warmHeader(1);
+            f.reader.prefetch(1, CacheFixture.EPOCH, 0, 16L * BLOCK); // 4 runs of 4 blocks: within what is held
+            awaitFilled(f, 16);
+            long gets = f.dataGets();
+            for (int b = 0; b < 16; b += 2) {
+                f.readAndCheck(1, (long) b * BLOCK, 2 * BLOCK);
+            }
+            ReadCacheStats s = f.cache.stats();
+            assertEquals(16, s.heldRunHits.sum(), "every block came from memory: " + s);
+            assertEquals(16, s.blockHits.sum(), "and counts as a hit: " + s);
+            assertEquals(gets, f.dataGets(), "no GET: " + s);
+        }
+    }
+
+    @Test
+    void heldRunsAreBoundedAndABlockOfAReleasedRunReadsFromTheCache() throws Exception {
+        try (CacheFixture f = new CacheFixture(tmp)) {
+            f.writeObject(1, BLOCKS * BLOCK);
+            f.open(config(f.cacheDir()));
+            f.warmHeader(1);
+            // 16 runs of 4 blocks; at most 2 x 4 runs are held after their fills, the others were released.
+            f.reader.prefetch(1, CacheFixture.EPOCH, 0, (long) BLOCKS * BLOCK);
+            awaitFilled(f, BLOCKS);
+            long gets = f.dataGets();
+            for (int b = 0; b < BLOCKS; b += 2) {
+                f.readAndCheck(1, (long) b * BLOCK, 2 * BLOCK);
+            }
+            ReadCacheStats s = f.cache.stats();
+            assertEquals(8L * 4, s.heldRunHits.sum(), "the 8 runs still held: " + s);
+            assertEquals(BLOCKS, s.blockHits.sum(), "the rest from the cache file: " + s);
+            assertEquals(gets, f.dataGets(), "no GET: " + s);
+        }
+    }
+
+    /** Waits until the readahead's GETs are done and {@code blocks} blocks are filled (and their runs held). */
+    private static void awaitFilled(CacheFixture f, int blocks) throws InterruptedException {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (f.cache.cachedBlocks() < blocks) {
+            assertTrue(System.nanoTime() < deadline, "readahead fills did not finish: " + f.cache.stats());
+            Thread.sleep(1);
+        }
+        f.cache.awaitFills(); // every fill is submitted by now: this waits for the last ones to hold their runs
+    }
+
     @RepeatedTest(3)
     void concurrentReadersAndPrefetchesOfOneObjectFetchEachBlockOnce() throws Exception {
         try (CacheFixture f = new CacheFixture(tmp)) {
