@@ -6,10 +6,14 @@ import dev.strata.engine.store.ObjectStore;
 import dev.strata.engine.util.Crc32c;
 import dev.strata.engine.volume.CorruptDataException;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 
 /**
  * Reads data out of uploaded objects with ranged GETs of whole 64 KiB data blocks, each checked
@@ -27,6 +31,8 @@ public final class ObjectReader {
     private final VolumeKeys keys;
     private final int maxHeaders;
     private final Map<Long, ObjectHeader> headers;
+    /** Header GETs in flight, by object key: joined by other callers for the same object (single flight). */
+    private final ConcurrentHashMap<String, CompletableFuture<ObjectHeader>> headerFetches = new ConcurrentHashMap<>();
     /** Set once before reads start (or never); the volume id halves name this volume's blocks in the cache. */
     private volatile ReadCache cache;
     private volatile long cacheVolumeHigh;
@@ -89,18 +95,57 @@ public final class ObjectReader {
         }
     }
 
-    /** Fetches, verifies and returns the header of object (seq, epoch). */
+    /**
+     * Fetches, verifies and returns the header of object (seq, epoch). Concurrent callers for one
+     * object share one GET (single flight): a sequential reader reaching a new object while its
+     * readahead is fetching that object's header waits for that GET instead of making its own.
+     */
     public ObjectHeader header(long seq, long epoch) throws IOException {
         ObjectHeader known = knownHeader(seq, epoch);
         if (known != null) {
             return known;
         }
-        ObjectHeader h = fetchHeader(store, keys.object(seq, epoch));
+        String key = keys.object(seq, epoch);
+        CompletableFuture<ObjectHeader> mine = new CompletableFuture<>();
+        CompletableFuture<ObjectHeader> theirs = headerFetches.putIfAbsent(key, mine);
+        if (theirs != null) {
+            ObjectHeader h = joinHeaderFetch(theirs);
+            if (h != null) {
+                return h;
+            }
+            return fetchAndRemember(seq, epoch, key); // the other fetch failed: ours decides (and reports)
+        }
+        try {
+            ObjectHeader h = fetchAndRemember(seq, epoch, key);
+            mine.complete(h);
+            return h;
+        } catch (IOException | RuntimeException | Error e) {
+            mine.completeExceptionally(e);
+            throw e;
+        } finally {
+            headerFetches.remove(key, mine); // after remember(): a later caller finds the header known
+        }
+    }
+
+    private ObjectHeader fetchAndRemember(long seq, long epoch, String key) throws IOException {
+        ObjectHeader h = fetchHeader(store, key);
         if (h.objectSeq != seq || h.epoch != epoch) {
-            throw new CorruptDataException(keys.object(seq, epoch) + ": header names object " + h.objectSeq + " epoch " + h.epoch);
+            throw new CorruptDataException(key + ": header names object " + h.objectSeq + " epoch " + h.epoch);
         }
         remember(h);
         return h;
+    }
+
+    /** The header another caller fetched; null if its fetch failed (then the caller fetches it itself). */
+    private static ObjectHeader joinHeaderFetch(CompletableFuture<ObjectHeader> f) throws InterruptedIOException {
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted waiting for an object header");
+        } catch (ExecutionException e) {
+            return null; // its error may be its own (an interrupted readahead): not inherited
+        }
     }
 
     /** The remembered header of object (seq, epoch), or null (not remembered, or another epoch's). */
@@ -184,6 +229,12 @@ public final class ObjectReader {
         ObjectHeader known = knownHeader(seq, epoch);
         if (known != null) {
             prefetch(c, known, offset, length);
+            return;
+        }
+        CompletableFuture<ObjectHeader> fetching = headerFetches.get(keys.object(seq, epoch));
+        if (fetching != null) {
+            // The window moved on while the header is on its way: queue behind that GET, not a second one.
+            fetching.thenAccept(h -> prefetch(c, h, offset, length));
             return;
         }
         Thread.ofVirtual().name("read-cache-readahead-header").start(() -> {

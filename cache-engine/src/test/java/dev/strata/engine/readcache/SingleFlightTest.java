@@ -1,6 +1,7 @@
 package dev.strata.engine.readcache;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -10,7 +11,11 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Concurrent misses on one block fetch it once; the rest are answered with the leader's bytes. */
+/**
+ * Concurrent misses on one block fetch it once; the rest are answered with the leader's bytes.
+ * Likewise an object's header: readers and readaheads that need it while it is being fetched wait
+ * for that GET.
+ */
 class SingleFlightTest {
     @TempDir
     Path tmp;
@@ -48,6 +53,53 @@ class SingleFlightTest {
             assertEquals(1, f.cache.stats().bucketGets.sum());
             ReadCacheStats s = f.cache.stats();
             assertEquals(threads, s.readsNoHit.sum() + s.readsFullHit.sum(), "every reader either missed or hit");
+        }
+    }
+
+    @RepeatedTest(5)
+    void readersOfAnObjectWhoseHeaderIsUnknownFetchTheHeaderOnce() throws Exception {
+        try (CacheFixture f = new CacheFixture(tmp)) {
+            f.writeObject(1, 8 * CacheFixture.BLOCK);
+            f.open(CacheFixture.config(f.cacheDir(), 64L * CacheFixture.BLOCK, 4, EvictionPolicy.Kind.TINY_LFU));
+            int threads = 32;
+            CountDownLatch start = new CountDownLatch(1);
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            List<Thread> ts = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                ts.add(Thread.ofPlatform().start(() -> {
+                    try {
+                        start.await();
+                        f.readAndCheck(1, 3L * CacheFixture.BLOCK, 4096);
+                    } catch (Throwable e) {
+                        failure.compareAndSet(null, e);
+                    }
+                }));
+            }
+            start.countDown();
+            for (Thread t : ts) {
+                t.join();
+            }
+            if (failure.get() != null) {
+                throw new AssertionError(failure.get());
+            }
+            assertEquals(2, f.dataGets(), "one header GET and one data GET for " + threads + " readers: " + f.cache.stats());
+        }
+    }
+
+    @RepeatedTest(3)
+    void readaheadsOfAnObjectWhoseHeaderIsOnItsWayMakeNoSecondHeaderGet() throws Exception {
+        try (CacheFixture f = new CacheFixture(tmp)) {
+            f.writeObject(1, 8 * CacheFixture.BLOCK);
+            f.open(CacheFixture.config(f.cacheDir(), 64L * CacheFixture.BLOCK, 4, EvictionPolicy.Kind.TINY_LFU));
+            for (int b = 0; b < 8; b++) {
+                f.reader.prefetch(1, CacheFixture.EPOCH, (long) b * CacheFixture.BLOCK, CacheFixture.BLOCK); // a window moving on
+            }
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (f.cache.cachedBlocks() < 8) {
+                assertTrue(System.nanoTime() < deadline, "readahead did not finish: " + f.cache.stats());
+                Thread.sleep(1);
+            }
+            assertEquals(1 + 8, f.dataGets(), "one header GET, then one GET per prefetched block: " + f.cache.stats());
         }
     }
 }
