@@ -3,10 +3,10 @@
 # see the same machine load: BASE_TREE is another checkout (e.g. `git worktree add ../base REV`)
 # with its cache-engine classes built and this tree's ColdReadBench.java copied in (same bench
 # code for both); this tree is "new". Same arguments as bench/read-cache.sh otherwise.
-#   bench/read-cache-compare.sh BASE_TREE [REPS=3] [VOLUME_MIB=512] [ROUNDS=3] [WARMUP=2]
+#   bench/read-cache-compare.sh BASE_TREE [REPS=3] [VOLUME_MIB=512] [ROUNDS=3] [WARMUP=2] [LATENCY_MS=0]
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-BASE="$(cd "$1" && pwd)"; REPS="${2:-3}"; MIB="${3:-512}"; ROUNDS="${4:-3}"; WARMUP="${5:-2}"
+BASE="$(cd "$1" && pwd)"; REPS="${2:-3}"; MIB="${3:-512}"; ROUNDS="${4:-3}"; WARMUP="${5:-2}"; LATENCY="${6:-0}"
 . "$ROOT/bench/lib.sh"
 find_java
 build_engine_test_classpath
@@ -21,7 +21,7 @@ for i in $(seq 1 "$REPS"); do
     echo "# tree=$tree rep=$i load=$(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out"
     "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -XX:+UseZGC -Xmx2g \
       -cp "$root/cache-engine/target/classes:$root/cache-engine/target/test-classes:$DEPS" \
-      dev.strata.engine.bench.ColdReadBench "$WORK" "$MIB" "$tree$i" "$ROUNDS" "$WARMUP" 2>/dev/null | grep -E '^run=' | tee -a "$out"
+      dev.strata.engine.bench.ColdReadBench "$WORK" "$MIB" "$tree$i" "$ROUNDS" "$WARMUP" "$LATENCY" 2>/dev/null | grep -E '^run=' | tee -a "$out"
   done
 done
 rm -rf "$WORK"
@@ -29,5 +29,6 @@ for tree in base new; do
   echo "== $tree"
   grep "^run=$tree" "$out" | grep -v restart > "$out.$tree"
   python3 "$ROOT/bench/summarize.py" "$out.$tree" s3_get_ceiling_MBps cold_read_MBps cold_cpu_ms_per_MiB ceiling_parallel_cpu_ms_per_MiB \
+    cold_gets_in_flight ceiling_parallel_gets_in_flight \
     --ratio cold_read_MBps/s3_get_ceiling_MBps
 done | tee -a "$out"

@@ -4,11 +4,12 @@
 # measured in the same run (the faster of plain 1 MiB GETs one at a time and GETs of the size and
 # concurrency the engine's readahead uses), after WARMUP warm-up rounds; then a restart of the
 # reading node: hit ratio and GETs. Each JVM (REPS) runs ROUNDS measured rounds; the ratio is per
-# round. The JVM runs with the GC `strata serve` uses (ZGC).
-#   bench/read-cache.sh [REPS=3] [VOLUME_MIB=256] [ROUNDS=3] [WARMUP=2]
+# round. The JVM runs with the GC `strata serve` uses (ZGC). LATENCY_MS adds that much latency
+# before every request, engine and ceiling alike (a remote store's time to first byte).
+#   bench/read-cache.sh [REPS=3] [VOLUME_MIB=256] [ROUNDS=3] [WARMUP=2] [LATENCY_MS=0]
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-REPS="${1:-3}"; MIB="${2:-256}"; ROUNDS="${3:-3}"; WARMUP="${4:-2}"
+REPS="${1:-3}"; MIB="${2:-256}"; ROUNDS="${3:-3}"; WARMUP="${4:-2}"; LATENCY="${5:-0}"
 . "$ROOT/bench/lib.sh"
 find_java
 build_engine_test_classpath
@@ -17,11 +18,12 @@ out="$ROOT/bench/results/read-cache-$(date +%Y%m%d-%H%M%S).txt"
 mkdir -p "$(dirname "$out")"; : > "$out"
 for i in $(seq 1 "$REPS"); do
   rm -rf "$WORK"
-  "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -XX:+UseZGC -Xmx2g -cp "$CP" dev.strata.engine.bench.ColdReadBench "$WORK" "$MIB" "$i" "$ROUNDS" "$WARMUP" 2>/dev/null \
+  "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -XX:+UseZGC -Xmx2g -cp "$CP" dev.strata.engine.bench.ColdReadBench "$WORK" "$MIB" "$i" "$ROUNDS" "$WARMUP" "$LATENCY" 2>/dev/null \
     | grep -E '^(run=|#)' | tee -a "$out"
 done
 rm -rf "$WORK"
 python3 "$ROOT/bench/summarize.py" "$out" s3_get_ceiling_MBps ceiling_serial_1MiB_MBps ceiling_parallel_MBps cold_read_MBps \
   cold_cpu_ms_per_MiB ceiling_serial_cpu_ms_per_MiB ceiling_parallel_cpu_ms_per_MiB cold_gets_per_GiB \
+  cold_gets_in_flight ceiling_parallel_gets_in_flight open_ms \
   restart_read_MBps restart_hit_ratio restart_gets_per_GiB \
   --ratio cold_read_MBps/s3_get_ceiling_MBps --ratio cold_read_MBps/ceiling_serial_1MiB_MBps | tee -a "$out"

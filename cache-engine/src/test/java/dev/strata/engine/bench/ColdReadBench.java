@@ -11,6 +11,7 @@ import dev.strata.engine.volume.LogStructuredVolume;
 import dev.strata.engine.volume.StrataEngine;
 import dev.strata.engine.volume.VolumeOptions;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -44,9 +45,17 @@ import java.util.stream.Stream;
  * serve process runs for days. Then {@code ROUNDS} rounds of
  * (cold read, serial ceiling, parallel ceiling), each printed as one {@code run=N.R key=value ...}
  * line for bench/summarize.py (the ratio is per round: its cold read against its own ceiling).
- * The process CPU time per MiB (engine, S3 client and S3Proxy together) is printed for both.
+ * The process CPU time per MiB (engine, S3 client and S3Proxy together) is printed for both, and
+ * the mean number of GETs in flight of the cold read and of the parallel ceiling. The volume's
+ * open (attach: superblock, epochs, checkpoint, object list) is timed apart from its read.
  *
- * <p>args: WORKDIR VOLUME_MIB RUN [ROUNDS=3] [WARMUP=2]
+ * <p>{@code LATENCY_MS} (default 0) adds that much latency before every request of both the engine
+ * and the ceiling: the embedded S3Proxy answers in well under a millisecond and shares this
+ * machine's two cores, so without it the comparison measures CPU per MiB; with it (a real S3's
+ * time to first byte is tens of milliseconds) it measures how well the readahead keeps GETs in
+ * flight.
+ *
+ * <p>args: WORKDIR VOLUME_MIB RUN [ROUNDS=3] [WARMUP=2] [LATENCY_MS=0]
  */
 public final class ColdReadBench {
     public static void main(String[] args) throws Exception {
@@ -55,6 +64,7 @@ public final class ColdReadBench {
         String run = args.length > 2 ? args[2] : "1";
         int rounds = args.length > 3 ? Integer.parseInt(args[3]) : 3;
         int warmup = args.length > 4 ? Integer.parseInt(args[4]) : 2;
+        int latencyMs = args.length > 5 ? Integer.parseInt(args[5]) : 0;
         long size = (long) mib << 20;
         Files.createDirectories(dir);
         Files.createDirectories(dir.resolve("s3proxy"));
@@ -78,13 +88,13 @@ public final class ColdReadBench {
                     }
                 }
             }
-            S3ObjectStore raw = new S3ObjectStore(s3.config("bench").build());
+            TimedStore raw = new TimedStore(new S3ObjectStore(s3.config("bench").build()), latencyMs);
             List<ObjectInfo> objects = raw.list("volumes/v/objects/");
 
             // The reading node's S3 client lives across rounds, as a node's does across volumes: a fresh
             // client per round would charge its set-up and warm-up (connection pool, per-client caches)
             // to the cold read and not to the ceiling, which reuses its client.
-            S3ObjectStore readerStore = new S3ObjectStore(s3.config("bench").build());
+            TimedStore readerStore = new TimedStore(new S3ObjectStore(s3.config("bench").build()), latencyMs);
             Path node = null;
             for (int round = 1 - warmup; round <= rounds; round++) {
                 if (node != null) {
@@ -92,19 +102,35 @@ public final class ColdReadBench {
                 }
                 node = dir.resolve("reader-" + round);
                 Measured cold;
+                Measured coldOpen;
+                double coldInFlight;
                 long coldGets;
+                long coldHits;
+                long coldJoins;
+                long coldHeld;
                 try (StrataEngine reader = new StrataEngine(keptOpen(readerStore), node, "reader")) {
+                    readerStore.getsInFlight(1); // the open's requests are not the read's
                     phase("cold-start");
-                    cold = measure(size, () -> readAll(reader, opts, size));
+                    Measured[] openAndRead = openAndReadAll(reader, opts, size);
+                    cold = openAndRead[1];
+                    coldOpen = openAndRead[0];
                     phase("cold-end");
+                    coldInFlight = readerStore.getsInFlight(cold.secs);
                     ReadCache c = reader.readCache(opts);
                     coldGets = c.stats().bucketGets.sum();
+                    coldHits = c.stats().blockHits.sum();
+                    coldJoins = c.stats().flightJoins.sum();
+                    coldHeld = c.stats().heldRunHits.sum();
                     c.close(); // persists its index, as a clean shutdown does
                 }
-                phase("ceiling-start");
+                phase("serial-start");
                 Measured serial = ceiling(raw, objects, 1, 1 << 20);
+                phase("serial-end");
+                phase("parallel-start");
+                raw.getsInFlight(1);
                 Measured parallel = ceiling(raw, objects, parallelGets, parallelRange);
-                phase("ceiling-end");
+                double parallelInFlight = raw.getsInFlight(parallel.secs);
+                phase("parallel-end");
                 if (round <= 0) {
                     continue; // warm-up
                 }
@@ -112,16 +138,18 @@ public final class ColdReadBench {
                 double gib = size / (double) (1L << 30);
                 System.out.printf("run=%s.%d s3_get_ceiling_MBps=%.1f ceiling_serial_1MiB_MBps=%.1f ceiling_parallel_MBps=%.1f "
                         + "cold_read_MBps=%.1f cold_gets_per_GiB=%.1f cold_cpu_ms_per_MiB=%.2f ceiling_serial_cpu_ms_per_MiB=%.2f "
-                        + "ceiling_parallel_cpu_ms_per_MiB=%.2f%n",
+                        + "ceiling_parallel_cpu_ms_per_MiB=%.2f open_ms=%.1f open_cpu_ms=%.1f cold_block_hits=%d cold_block_joins=%d cold_held_hits=%d "
+                        + "cold_gets_in_flight=%.2f ceiling_parallel_gets_in_flight=%.2f%n",
                         run, round, ceiling, serial.mbps, parallel.mbps, cold.mbps, coldGets / gib, cold.cpuMsPerMiB,
-                        serial.cpuMsPerMiB, parallel.cpuMsPerMiB);
+                        serial.cpuMsPerMiB, parallel.cpuMsPerMiB, coldOpen.secs * 1e3, coldOpen.cpuMs, coldHits, coldJoins, coldHeld, coldInFlight, parallelInFlight);
             }
             raw.close();
             readerStore.close();
-            System.out.printf("# ceiling_parallel = %d GETs of %d KiB in flight%n", parallelGets, parallelRange >> 10);
+            System.out.printf("# ceiling_parallel = %d GETs of %d KiB in flight; store latency %d ms per request%n", parallelGets,
+                    parallelRange >> 10, latencyMs);
 
             // The last node restarted: the persisted cache serves the read.
-            try (StrataEngine reader = new StrataEngine(new S3ObjectStore(s3.config("bench").build()), node, "reader")) {
+            try (StrataEngine reader = new StrataEngine(new TimedStore(new S3ObjectStore(s3.config("bench").build()), latencyMs), node, "reader")) {
                 Measured warm = measure(size, () -> readAll(reader, opts, size));
                 ReadCache c = reader.readCache(opts);
                 long hits = c.stats().blockHits.sum();
@@ -134,6 +162,62 @@ public final class ColdReadBench {
         }
     }
 
+    /**
+     * An object store that adds {@code latencyMs} before every request (0: none) — a remote
+     * store's time to first byte, which the same-machine S3Proxy lacks — and adds up the time
+     * spent in ranged GETs, so that busy time over wall time is the mean number of GETs in flight
+     * (Little's law). The ceiling and the engine go through the same wrapper.
+     */
+    private static final class TimedStore extends ForwardingObjectStore {
+        private final int latencyMs;
+        private final java.util.concurrent.atomic.LongAdder busyNanos = new java.util.concurrent.atomic.LongAdder();
+
+        TimedStore(ObjectStore store, int latencyMs) {
+            super(store);
+            this.latencyMs = latencyMs;
+        }
+
+        @Override
+        public byte[] get(String key) throws IOException {
+            pause();
+            return super.get(key);
+        }
+
+        @Override
+        public int getRange(String key, long offset, ByteBuffer dst) throws IOException {
+            long t0 = System.nanoTime();
+            try {
+                pause();
+                return super.getRange(key, offset, dst);
+            } finally {
+                busyNanos.add(System.nanoTime() - t0);
+            }
+        }
+
+        @Override
+        public List<ObjectInfo> list(String prefix) throws IOException {
+            pause();
+            return super.list(prefix);
+        }
+
+        /** Mean ranged GETs in flight over {@code secs} of wall time since the last call. */
+        double getsInFlight(double secs) {
+            return busyNanos.sumThenReset() / 1e9 / secs;
+        }
+
+        private void pause() throws InterruptedIOException {
+            if (latencyMs == 0) {
+                return;
+            }
+            try {
+                Thread.sleep(latencyMs);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new InterruptedIOException("interrupted in the simulated store latency");
+            }
+        }
+    }
+
     /** {@code store}, which the engine may close without closing it. */
     private static ObjectStore keptOpen(ObjectStore store) {
         return new ForwardingObjectStore(store) {
@@ -142,7 +226,7 @@ public final class ColdReadBench {
         };
     }
 
-    private record Measured(double mbps, double cpuMsPerMiB) {}
+    private record Measured(double mbps, double cpuMsPerMiB, double secs, double cpuMs) {}
 
     private interface Body {
         void run() throws Exception;
@@ -153,11 +237,12 @@ public final class ColdReadBench {
         long t0 = System.nanoTime();
         body.run();
         double secs = (System.nanoTime() - t0) / 1e9;
-        return new Measured(bytes / secs / 1e6, (cpuNanos() - c0) / 1e6 / (bytes / (double) (1 << 20)));
+        double cpuMs = (cpuNanos() - c0) / 1e6;
+        return new Measured(bytes / secs / 1e6, cpuMs / (bytes / (double) (1 << 20)), secs, cpuMs);
     }
 
     /** Every byte of the objects read with ranged GETs of {@code range} bytes, {@code threads} at a time (in object order). */
-    private static Measured ceiling(S3ObjectStore raw, List<ObjectInfo> objects, int threads, int range) throws Exception {
+    private static Measured ceiling(ObjectStore raw, List<ObjectInfo> objects, int threads, int range) throws Exception {
         List<long[]> work = new ArrayList<>();
         long total = 0;
         for (int i = 0; i < objects.size(); i++) {
@@ -198,6 +283,22 @@ public final class ColdReadBench {
     private static long cpuNanos() {
         return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean())
                 .getProcessCpuTime();
+    }
+
+    /** The volume's open (attach: superblock, epochs, checkpoint, object list) and then its read, measured apart. */
+    private static Measured[] openAndReadAll(StrataEngine engine, VolumeOptions opts, long size) throws Exception {
+        LogStructuredVolume[] v = new LogStructuredVolume[1];
+        Measured open = measure(1 << 20, () -> v[0] = engine.openReadOnly("v", opts));
+        try (LogStructuredVolume volume = v[0]) {
+            Measured read = measure(size, () -> {
+                ByteBuffer buf = ByteBuffer.allocateDirect(1 << 20);
+                for (long off = 0; off < size; off += buf.capacity()) {
+                    buf.clear();
+                    volume.read(off, buf);
+                }
+            });
+            return new Measured[] {open, read};
+        }
     }
 
     private static void readAll(StrataEngine engine, VolumeOptions opts, long size) throws IOException {
