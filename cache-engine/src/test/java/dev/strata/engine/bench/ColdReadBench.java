@@ -104,18 +104,21 @@ public final class ColdReadBench {
                 Measured cold;
                 Measured coldOpen;
                 double coldInFlight;
+                long coldAllGets;
                 long coldGets;
                 long coldHits;
                 long coldJoins;
                 long coldHeld;
                 try (StrataEngine reader = new StrataEngine(keptOpen(readerStore), node, "reader")) {
                     readerStore.getsInFlight(1); // the open's requests are not the read's
+                    readerStore.getsSinceLastCall();
                     phase("cold-start");
                     Measured[] openAndRead = openAndReadAll(reader, opts, size);
                     cold = openAndRead[1];
                     coldOpen = openAndRead[0];
                     phase("cold-end");
                     coldInFlight = readerStore.getsInFlight(cold.secs);
+                    coldAllGets = readerStore.getsSinceLastCall();
                     ReadCache c = reader.readCache(opts);
                     coldGets = c.stats().bucketGets.sum();
                     coldHits = c.stats().blockHits.sum();
@@ -139,9 +142,9 @@ public final class ColdReadBench {
                 System.out.printf("run=%s.%d s3_get_ceiling_MBps=%.1f ceiling_serial_1MiB_MBps=%.1f ceiling_parallel_MBps=%.1f "
                         + "cold_read_MBps=%.1f cold_gets_per_GiB=%.1f cold_cpu_ms_per_MiB=%.2f ceiling_serial_cpu_ms_per_MiB=%.2f "
                         + "ceiling_parallel_cpu_ms_per_MiB=%.2f open_ms=%.1f open_cpu_ms=%.1f cold_block_hits=%d cold_block_joins=%d cold_held_hits=%d "
-                        + "cold_gets_in_flight=%.2f ceiling_parallel_gets_in_flight=%.2f%n",
+                        + "cold_gets_in_flight=%.2f ceiling_parallel_gets_in_flight=%.2f cold_all_gets_per_GiB=%.1f%n",
                         run, round, ceiling, serial.mbps, parallel.mbps, cold.mbps, coldGets / gib, cold.cpuMsPerMiB,
-                        serial.cpuMsPerMiB, parallel.cpuMsPerMiB, coldOpen.secs * 1e3, coldOpen.cpuMs, coldHits, coldJoins, coldHeld, coldInFlight, parallelInFlight);
+                        serial.cpuMsPerMiB, parallel.cpuMsPerMiB, coldOpen.secs * 1e3, coldOpen.cpuMs, coldHits, coldJoins, coldHeld, coldInFlight, parallelInFlight, coldAllGets / gib);
             }
             raw.close();
             readerStore.close();
@@ -149,15 +152,18 @@ public final class ColdReadBench {
                     parallelRange >> 10, latencyMs);
 
             // The last node restarted: the persisted cache serves the read.
-            try (StrataEngine reader = new StrataEngine(new TimedStore(new S3ObjectStore(s3.config("bench").build()), latencyMs), node, "reader")) {
+            TimedStore restartStore = new TimedStore(new S3ObjectStore(s3.config("bench").build()), latencyMs);
+            try (StrataEngine reader = new StrataEngine(restartStore, node, "reader")) {
                 Measured warm = measure(size, () -> readAll(reader, opts, size));
+                long allGets = restartStore.getsSinceLastCall();
                 ReadCache c = reader.readCache(opts);
                 long hits = c.stats().blockHits.sum();
                 long misses = c.stats().blockMisses.sum();
                 long warmGets = c.stats().bucketGets.sum();
                 double gib = size / (double) (1L << 30);
-                System.out.printf("run=%s.restart restart_read_MBps=%.1f restart_hit_ratio=%.4f restart_gets_per_GiB=%.1f%n",
-                        run, warm.mbps, hits / (double) Math.max(1, hits + misses), warmGets / gib);
+                System.out.printf("run=%s.restart restart_read_MBps=%.1f restart_hit_ratio=%.4f restart_gets_per_GiB=%.1f "
+                        + "restart_all_gets_per_GiB=%.1f%n", run, warm.mbps, hits / (double) Math.max(1, hits + misses), warmGets / gib,
+                        allGets / gib);
             }
         }
     }
@@ -171,6 +177,8 @@ public final class ColdReadBench {
     private static final class TimedStore extends ForwardingObjectStore {
         private final int latencyMs;
         private final java.util.concurrent.atomic.LongAdder busyNanos = new java.util.concurrent.atomic.LongAdder();
+        /** GET requests of any kind (ranged data GETs, header probes, whole-object GETs). */
+        private final java.util.concurrent.atomic.LongAdder gets = new java.util.concurrent.atomic.LongAdder();
 
         TimedStore(ObjectStore store, int latencyMs) {
             super(store);
@@ -179,6 +187,7 @@ public final class ColdReadBench {
 
         @Override
         public byte[] get(String key) throws IOException {
+            gets.increment();
             pause();
             return super.get(key);
         }
@@ -186,6 +195,7 @@ public final class ColdReadBench {
         @Override
         public int getRange(String key, long offset, ByteBuffer dst) throws IOException {
             long t0 = System.nanoTime();
+            gets.increment();
             try {
                 pause();
                 return super.getRange(key, offset, dst);
@@ -198,6 +208,11 @@ public final class ColdReadBench {
         public List<ObjectInfo> list(String prefix) throws IOException {
             pause();
             return super.list(prefix);
+        }
+
+        /** GET requests since the last call. */
+        long getsSinceLastCall() {
+            return gets.sumThenReset();
         }
 
         /** Mean ranged GETs in flight over {@code secs} of wall time since the last call. */
