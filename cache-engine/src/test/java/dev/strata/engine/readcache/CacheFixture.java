@@ -96,6 +96,39 @@ final class CacheFixture implements AutoCloseable {
         return new BlockKey(id.getMostSignificantBits(), id.getLeastSignificantBits(), seq, EPOCH, block);
     }
 
+    /** What one of {@link #concurrently}'s threads does. */
+    interface ThreadBody {
+        void run(int thread) throws Exception;
+    }
+
+    /**
+     * Runs {@code body} on {@code threads} platform threads released together, waits for all, and
+     * fails with the first failure.
+     */
+    static void concurrently(int threads, ThreadBody body) throws InterruptedException {
+        java.util.concurrent.CountDownLatch start = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.List<Thread> ts = new java.util.ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+            int id = t;
+            ts.add(Thread.ofPlatform().start(() -> {
+                try {
+                    start.await();
+                    body.run(id);
+                } catch (Throwable e) {
+                    failure.compareAndSet(null, e);
+                }
+            }));
+        }
+        start.countDown();
+        for (Thread t : ts) {
+            t.join();
+        }
+        if (failure.get() != null) {
+            throw new AssertionError(failure.get());
+        }
+    }
+
     void closeCache() throws IOException {
         if (cache != null) {
             cache.close();

@@ -14,7 +14,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.RepeatedTest;
@@ -119,33 +118,15 @@ class ReadaheadTest {
             f.open(config(f.cacheDir()));
             f.warmHeader(1);
             long bytes = f.store.stats().bytesGot.sum();
-            int threads = 4;
-            CountDownLatch start = new CountDownLatch(1);
-            AtomicReference<Throwable> failure = new AtomicReference<>();
-            List<Thread> ts = new ArrayList<>();
-            for (int t = 0; t < threads; t++) {
+            CacheFixture.concurrently(4, t -> {
                 int readBlocks = 1 + t; // different strides: the readers overtake each other
-                ts.add(Thread.ofPlatform().start(() -> {
-                    try {
-                        start.await();
-                        for (int b = 0; b < BLOCKS; b += readBlocks) {
-                            int n = Math.min(readBlocks, BLOCKS - b);
-                            // Each reader also prefetches a window ahead of itself, racing the others' GETs.
-                            f.reader.prefetch(1, CacheFixture.EPOCH, (long) (b + n) * BLOCK, 16L * BLOCK);
-                            f.readAndCheck(1, (long) b * BLOCK, n * BLOCK);
-                        }
-                    } catch (Throwable e) {
-                        failure.compareAndSet(null, e);
-                    }
-                }));
-            }
-            start.countDown();
-            for (Thread t : ts) {
-                t.join();
-            }
-            if (failure.get() != null) {
-                throw new AssertionError(failure.get());
-            }
+                for (int b = 0; b < BLOCKS; b += readBlocks) {
+                    int n = Math.min(readBlocks, BLOCKS - b);
+                    // Each reader also prefetches a window ahead of itself, racing the others' GETs.
+                    f.reader.prefetch(1, CacheFixture.EPOCH, (long) (b + n) * BLOCK, 16L * BLOCK);
+                    f.readAndCheck(1, (long) b * BLOCK, n * BLOCK);
+                }
+            });
             assertEquals((long) BLOCKS * BLOCK, f.store.stats().bytesGot.sum() - bytes,
                     "every block fetched exactly once: " + f.cache.stats());
         }

@@ -4,10 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -28,27 +24,7 @@ class SingleFlightTest {
             f.warmHeader(1);
             long gets = f.dataGets();
             int threads = 32;
-            CountDownLatch start = new CountDownLatch(1);
-            AtomicReference<Throwable> failure = new AtomicReference<>();
-            List<Thread> ts = new ArrayList<>();
-            for (int t = 0; t < threads; t++) {
-                int id = t;
-                ts.add(Thread.ofPlatform().start(() -> {
-                    try {
-                        start.await();
-                        f.readAndCheck(1, 3L * CacheFixture.BLOCK + 512 * id, 4096);
-                    } catch (Throwable e) {
-                        failure.compareAndSet(null, e);
-                    }
-                }));
-            }
-            start.countDown();
-            for (Thread t : ts) {
-                t.join();
-            }
-            if (failure.get() != null) {
-                throw new AssertionError(failure.get());
-            }
+            CacheFixture.concurrently(threads, id -> f.readAndCheck(1, 3L * CacheFixture.BLOCK + 512 * id, 4096));
             assertEquals(gets + 1, f.dataGets(), "one GET for " + threads + " readers: " + f.cache.stats());
             assertEquals(1, f.cache.stats().bucketGets.sum());
             ReadCacheStats s = f.cache.stats();
@@ -62,26 +38,7 @@ class SingleFlightTest {
             f.writeObject(1, 8 * CacheFixture.BLOCK);
             f.open(CacheFixture.config(f.cacheDir(), 64L * CacheFixture.BLOCK, 4, EvictionPolicy.Kind.TINY_LFU));
             int threads = 32;
-            CountDownLatch start = new CountDownLatch(1);
-            AtomicReference<Throwable> failure = new AtomicReference<>();
-            List<Thread> ts = new ArrayList<>();
-            for (int t = 0; t < threads; t++) {
-                ts.add(Thread.ofPlatform().start(() -> {
-                    try {
-                        start.await();
-                        f.readAndCheck(1, 3L * CacheFixture.BLOCK, 4096);
-                    } catch (Throwable e) {
-                        failure.compareAndSet(null, e);
-                    }
-                }));
-            }
-            start.countDown();
-            for (Thread t : ts) {
-                t.join();
-            }
-            if (failure.get() != null) {
-                throw new AssertionError(failure.get());
-            }
+            CacheFixture.concurrently(threads, id -> f.readAndCheck(1, 3L * CacheFixture.BLOCK, 4096));
             assertEquals(2, f.dataGets(), "one header GET and one data GET for " + threads + " readers: " + f.cache.stats());
         }
     }
