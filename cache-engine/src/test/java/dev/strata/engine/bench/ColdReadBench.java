@@ -28,7 +28,7 @@ import java.util.stream.Stream;
  * server (S3Proxy, filesystem backend, embedded in this JVM on 127.0.0.1), measured side by side:
  * <ol>
  *   <li>a cold sequential read of the volume through the engine (empty read cache, a node that
- *       never saw the volume), 1 MiB reads;</li>
+ *       never saw the volume), 1 MiB reads on a virtual thread (as `strata serve` serves NBD requests);</li>
  *   <li>the S3 GET ceiling: the volume's objects read straight through the S3 store, twice:
  *       plain 1 MiB ranged GETs one at a time, and ranged GETs of the size and concurrency the
  *       engine's sequential readahead uses ({@link ReadCacheConfig#readaheadGetBlocks} blocks,
@@ -154,7 +154,7 @@ public final class ColdReadBench {
             // The last node restarted: the persisted cache serves the read.
             TimedStore restartStore = new TimedStore(new S3ObjectStore(s3.config("bench").build()), latencyMs);
             try (StrataEngine reader = new StrataEngine(restartStore, node, "reader")) {
-                Measured warm = measure(size, () -> readAll(reader, opts, size));
+                Measured warm = measure(size, () -> onVirtualThread(() -> readAll(reader, opts, size)));
                 long allGets = restartStore.getsSinceLastCall();
                 ReadCache c = reader.readCache(opts);
                 long hits = c.stats().blockHits.sum();
@@ -305,14 +305,30 @@ public final class ColdReadBench {
         LogStructuredVolume[] v = new LogStructuredVolume[1];
         Measured open = measure(1 << 20, () -> v[0] = engine.openReadOnly("v", opts));
         try (LogStructuredVolume volume = v[0]) {
-            Measured read = measure(size, () -> {
+            Measured read = measure(size, () -> onVirtualThread(() -> {
                 ByteBuffer buf = ByteBuffer.allocateDirect(1 << 20);
                 for (long off = 0; off < size; off += buf.capacity()) {
                     buf.clear();
                     volume.read(off, buf);
                 }
-            });
+            }));
             return new Measured[] {open, read};
+        }
+    }
+
+    /** Runs {@code body} on a virtual thread, as `strata serve` runs every NBD request, and waits for it. */
+    private static void onVirtualThread(Body body) throws Exception {
+        Exception[] failure = new Exception[1];
+        Thread t = Thread.ofVirtual().name("bench-reader").start(() -> {
+            try {
+                body.run();
+            } catch (Exception e) {
+                failure[0] = e;
+            }
+        });
+        t.join();
+        if (failure[0] != null) {
+            throw failure[0];
         }
     }
 
