@@ -67,11 +67,14 @@ public final class ObjectReader {
     }
 
     /**
-     * A batch was just uploaded: queue its data for the cache (the batch stays pinned until the
-     * fill has copied it). Without a cache, nothing.
+     * A batch was just uploaded: queue its data and its header for the cache (the batch stays
+     * pinned until the fill has copied it). Without a cache, nothing.
      */
     public void cacheUploaded(Batch b) {
         ReadCache c = cache;
+        if (c != null) {
+            keep(b.header());
+        }
         if (c != null && b.pin()) {
             c.fillUploaded(cachedObject(b.header()), b::read, b::unpin);
         }
@@ -128,12 +131,47 @@ public final class ObjectReader {
     }
 
     private ObjectHeader fetchAndRemember(long seq, long epoch, String key) throws IOException {
-        ObjectHeader h = fetchHeader(store, key);
-        if (h.objectSeq != seq || h.epoch != epoch) {
-            throw new CorruptDataException(key + ": header names object " + h.objectSeq + " epoch " + h.epoch);
+        ObjectHeader h = keptHeader(seq, epoch, key);
+        if (h == null) {
+            h = fetchHeader(store, key);
+            if (h.objectSeq != seq || h.epoch != epoch) {
+                throw new CorruptDataException(key + ": header names object " + h.objectSeq + " epoch " + h.epoch);
+            }
+            keep(h);
         }
         remember(h);
         return h;
+    }
+
+    /** The node's copy of the header (kept by the read cache), if it decodes and names this object; else null. */
+    private ObjectHeader keptHeader(long seq, long epoch, String key) {
+        ReadCache c = cache;
+        ByteBuffer b = c == null ? null : c.cachedHeader(cacheVolumeHigh, cacheVolumeLow, seq, epoch);
+        if (b == null) {
+            return null;
+        }
+        try {
+            ObjectHeader h = ObjectHeader.decode(b, key + " (the node's copy of its header)");
+            if (h.objectSeq == seq && h.epoch == epoch) {
+                return h;
+            }
+            LOG.log(System.Logger.Level.WARNING, key + ": the node's copy of its header names object " + h.objectSeq + " epoch "
+                    + h.epoch + "; fetching it again");
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.WARNING, e.getMessage() + "; fetching it again");
+        }
+        c.dropHeader(cacheVolumeHigh, cacheVolumeLow, seq, epoch);
+        return null;
+    }
+
+    /** Has the read cache keep a copy of {@code h} on the node, for after a restart. */
+    private void keep(ObjectHeader h) {
+        ReadCache c = cache;
+        if (c != null) {
+            ByteBuffer b = ByteBuffer.allocate(h.headerBytes);
+            h.encode(b);
+            c.keepHeader(cacheVolumeHigh, cacheVolumeLow, h.objectSeq, h.epoch, b.flip());
+        }
     }
 
     /** The header another caller fetched; null if its fetch failed (then the caller fetches it itself). */

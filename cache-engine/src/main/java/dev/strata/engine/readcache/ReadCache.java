@@ -44,6 +44,8 @@ public final class ReadCache implements AutoCloseable {
     private final CacheFiller filler;
     /** Readahead runs kept in memory after their fill. */
     private final HeldRuns held;
+    /** Object headers kept on the node. */
+    private final HeaderCache headers;
     /**
      * Bytes of uploaded batches pinned by queued or running upload fills. A pinned batch's buffer
      * cannot go back to the volume's pool, which allocates a new one meanwhile; this bounds that
@@ -66,12 +68,13 @@ public final class ReadCache implements AutoCloseable {
         void uploaded(BlockKey key);
     }
 
-    private ReadCache(ReadCacheConfig config, ReadCacheStats stats, CacheShard[] shards, FileChannel lockChannel,
-            FileLock dirLock) {
+    private ReadCache(ReadCacheConfig config, ReadCacheStats stats, CacheShard[] shards, HeaderCache headers,
+            FileChannel lockChannel, FileLock dirLock) {
         this.config = config;
         this.stats = stats;
         this.blockSize = config.blockSize();
         this.shards = shards;
+        this.headers = headers;
         this.lockChannel = lockChannel;
         this.dirLock = dirLock;
         this.buffers = new RecycledBuffers(blockSize, 64, true);
@@ -103,16 +106,63 @@ public final class ReadCache implements AutoCloseable {
         }
         ReadCacheStats stats = new ReadCacheStats();
         CacheShard[] shards = new CacheShard[config.shards()];
+        HeaderCache headers;
         try {
             for (int i = 0; i < shards.length; i++) {
                 shards[i] = CacheShard.open(config, i, stats);
             }
+            headers = HeaderCache.open(config.dir().resolve("headers"), headerBytesFor(config));
         } catch (IOException | RuntimeException e) {
             lock.release();
             ch.close();
             throw e;
         }
-        return new ReadCache(config, stats, shards, ch, lock);
+        return new ReadCache(config, stats, shards, headers, ch, lock);
+    }
+
+    /**
+     * Bytes of object headers kept: 1/64 of the cache (16 MiB for 1 GiB: ~4000 headers of 4 KiB,
+     * the objects of ~32 GiB of volume data), at least 1 MiB.
+     */
+    static long headerBytesFor(ReadCacheConfig config) {
+        return Math.max(1L << 20, config.sizeBytes() / 64);
+    }
+
+    // ---------------------------------------------------------------- object headers
+
+    /**
+     * The node's copy of an object's header bytes (docs/read-cache.md, "Object headers"), or null.
+     * The caller decodes them, which checks their CRC32C, and {@link #dropHeader}s a bad copy.
+     */
+    public ByteBuffer cachedHeader(long volumeHigh, long volumeLow, long seq, long epoch) {
+        if (closed) {
+            return null;
+        }
+        ByteBuffer b = headers.read(HeaderCache.name(volumeHigh, volumeLow, seq, epoch));
+        (b == null ? stats.headerMisses : stats.headerHits).increment();
+        return b;
+    }
+
+    /** Keeps a copy of an object's header (from its position to its limit), written in the background. */
+    public void keepHeader(long volumeHigh, long volumeLow, long seq, long epoch, ByteBuffer header) {
+        if (closed) {
+            return;
+        }
+        ByteBuffer copy = ByteBuffer.allocate(header.remaining()).put(header.duplicate()).flip();
+        String name = HeaderCache.name(volumeHigh, volumeLow, seq, epoch);
+        if (!filler.submit(() -> headers.write(name, copy))) {
+            stats.fillsDropped.increment();
+        }
+    }
+
+    /** Deletes the node's copy of a header that did not decode. */
+    public void dropHeader(long volumeHigh, long volumeLow, long seq, long epoch) {
+        headers.drop(HeaderCache.name(volumeHigh, volumeLow, seq, epoch));
+    }
+
+    /** Object headers kept now (tests). */
+    int keptHeaders() {
+        return headers.size();
     }
 
     /** Records the access stream (null: stop); used to record traces for the eviction simulator. */

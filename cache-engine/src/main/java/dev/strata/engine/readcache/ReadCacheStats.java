@@ -16,6 +16,9 @@ public final class ReadCacheStats {
     public final LongAdder flightJoins = new LongAdder();
     /** Blocks a read took from a fetched run still in memory — a held readahead run, or a GET whose fill is still running (counted as hits too). */
     public final LongAdder heldRunHits = new LongAdder();
+    /** Object headers found on the node / not found (then fetched from the bucket). */
+    public final LongAdder headerHits = new LongAdder();
+    public final LongAdder headerMisses = new LongAdder();
     public final LongAdder fills = new LongAdder();
     /** Fills abandoned because writing the cache file failed. */
     public final LongAdder fillFailures = new LongAdder();
@@ -34,7 +37,7 @@ public final class ReadCacheStats {
     public String toString() {
         return "fullHit=" + readsFullHit.sum() + " partialHit=" + readsPartialHit.sum() + " noHit=" + readsNoHit.sum()
                 + " blockHits=" + blockHits.sum() + " blockMisses=" + blockMisses.sum() + " flightJoins=" + flightJoins.sum()
-                + " heldRunHits=" + heldRunHits.sum()
+                + " heldRunHits=" + heldRunHits.sum() + " headerHits=" + headerHits.sum() + " headerMisses=" + headerMisses.sum()
                 + " fills=" + fills.sum() + " fillFailures=" + fillFailures.sum() + " fillsDropped=" + fillsDropped.sum()
                 + " corruptBlocks=" + corruptBlocks.sum() + " bucketGets=" + bucketGets.sum() + " bucketBytes="
                 + bucketBytes.sum() + " indexWrites=" + indexWrites.sum();
