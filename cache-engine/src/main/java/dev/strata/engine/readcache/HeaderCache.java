@@ -24,10 +24,11 @@ import java.util.Map;
  * them, so a torn, stale or damaged file is refetched, never used; losing the directory costs only
  * GETs.
  *
- * <p>Bounded by bytes: past {@code maxBytes} the least recently used files are deleted. A file is
- * written under a temporary name and renamed, so a reader sees a whole file or none; leftovers of
- * a crash ({@code *.tmp}) are deleted at open. Concurrency: {@link #lru} and {@link #bytes} are
- * guarded by this object's monitor, never held across file I/O.
+ * <p>Bounded by bytes: past {@code maxBytes} the least recently used files are deleted (at open:
+ * the least recently written). A file is written under a temporary name and renamed, so a reader
+ * sees a whole file or none; leftovers of a crash ({@code *.tmp}) are deleted at open.
+ * Concurrency: {@link #lru} and {@link #bytes} are guarded by this object's monitor, never held
+ * across file I/O.
  */
 final class HeaderCache {
     private static final System.Logger LOG = System.getLogger(HeaderCache.class.getName());
@@ -49,19 +50,33 @@ final class HeaderCache {
     static HeaderCache open(Path dir, long maxBytes) throws IOException {
         Files.createDirectories(dir);
         HeaderCache c = new HeaderCache(dir, maxBytes);
+        List<Path> kept = new ArrayList<>();
         try (DirectoryStream<Path> files = Files.newDirectoryStream(dir)) {
             for (Path p : files) {
-                String name = p.getFileName().toString();
-                if (name.endsWith(TMP)) {
+                if (p.getFileName().toString().endsWith(TMP)) {
                     Files.deleteIfExists(p);
                 } else {
-                    c.lru.put(name, (int) Files.size(p));
-                    c.bytes += c.lru.get(name);
+                    kept.add(p);
                 }
             }
         }
+        // Oldest first: recency is not persisted, the time a copy was written stands in for it.
+        kept.sort(java.util.Comparator.comparing(HeaderCache::modified));
+        for (Path p : kept) {
+            int size = (int) Files.size(p);
+            c.lru.put(p.getFileName().toString(), size);
+            c.bytes += size;
+        }
         c.evict();
         return c;
+    }
+
+    private static java.nio.file.attribute.FileTime modified(Path p) {
+        try {
+            return Files.getLastModifiedTime(p);
+        } catch (IOException e) {
+            return java.nio.file.attribute.FileTime.fromMillis(0);
+        }
     }
 
     static String name(long volumeHigh, long volumeLow, long seq, long epoch) {

@@ -114,7 +114,9 @@ class ObjectHeadersSurviveRestartTest {
         try (Stream<Path> s = Files.list(dir)) {
             assertEquals(List.of("h0", "h2", "h3"), s.map(p -> p.getFileName().toString()).sorted().toList());
         }
+        Files.setLastModifiedTime(dir.resolve("h0"), java.nio.file.attribute.FileTime.fromMillis(1_000)); // written long ago
         HeaderCache reopened = HeaderCache.open(dir, 2 * 4096); // a smaller bound at the next open
         assertEquals(2, reopened.size());
+        assertFalse(Files.exists(dir.resolve("h0")), "the least recently written copy goes first");
     }
 }
