@@ -36,8 +36,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>Concurrency:
  * <ul>
  *   <li>{@link #writeOrder} serializes writers (journal append, then batch add and map update),
- *       so the map, the journal and the objects agree on one order of writes. A writer blocked
- *       on journal space holds it; nothing that frees journal space needs it.</li>
+ *       so the map, the journal and the objects agree on one order of writes; a snapshot takes
+ *       it to capture the map between two writes. A writer blocked on journal space holds it;
+ *       nothing that frees journal space needs it.</li>
  *   <li>{@link #batchLock} guards the open batch, the next object number and the last journal
  *       sequence number applied. Never held while waiting for the journal, so the sealer can
  *       seal and upload the open batch while a writer waits for journal space (the uploads
