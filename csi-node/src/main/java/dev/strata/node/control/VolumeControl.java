@@ -154,6 +154,11 @@ public final class VolumeControl implements ControlServer.Handler {
         f.put("checkpoints", Long.toString(s.checkpoints.sum()));
         f.put("reads-from-memory", Long.toString(s.readsFromMemory.sum()));
         f.put("reads-from-bucket", Long.toString(s.readsFromBucket.sum()));
+        // The node's read cache (docs/read-cache.md, "Metrics"): shared by the node's volumes.
+        var cache = engine.readCache(volume.options());
+        f.put("read-cache", cache == null ? "off"
+                : "size=" + cache.config().sizeBytes() + " cached-blocks=" + cache.cachedBlocks() + " evictions=" + cache.evictions()
+                        + " " + cache.stats());
         // Garbage collection (docs/gc.md): its counters, and what a pass would do now.
         f.put("gc", volume.gcStats());
         VictimSelector.Selection gc = volume.gcEstimate();

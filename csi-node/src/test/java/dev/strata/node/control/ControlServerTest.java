@@ -188,6 +188,8 @@ class ControlServerTest {
         assertEquals("0", s.get("objects-pending"));
         assertEquals("yes", s.get("extra"));
         assertTrue(s.containsKey("gc") && s.containsKey("gc-bytes-freed"), s.toString());
+        assertTrue(s.get("read-cache").startsWith("size=") && s.get("read-cache").contains(" fullHit=")
+                && s.get("read-cache").contains(" bucketGets="), "the node's read cache counters: " + s.get("read-cache"));
         assertEquals(ControlProtocol.E_WRONG_VOLUME, error(ControlProtocol.STATUS, "other").code());
         String id = volume.superblock().volumeId();
         assertEquals(id, s.get("volume-id"));
