@@ -72,10 +72,11 @@ public final class ObjectReader {
      */
     public void cacheUploaded(Batch b) {
         ReadCache c = cache;
-        if (c != null) {
-            keep(b.header());
+        if (c == null) {
+            return;
         }
-        if (c != null && b.pin()) {
+        keep(b.header());
+        if (b.pin()) {
             c.fillUploaded(cachedObject(b.header()), b::read, b::unpin);
         }
     }
@@ -164,7 +165,7 @@ public final class ObjectReader {
         return null;
     }
 
-    /** Has the read cache keep a copy of {@code h} on the node, for after a restart. */
+    /** Has the read cache keep a copy of {@code h} on the node, for after a restart (a fresh encoding it takes over). */
     private void keep(ObjectHeader h) {
         ReadCache c = cache;
         if (c != null) {

@@ -110,7 +110,6 @@ final class HeaderCache {
             }
         }
         Path tmp = dir.resolve(name + "." + Thread.currentThread().threadId() + TMP); // concurrent writers of one name
-
         int size = header.remaining();
         try {
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,

@@ -143,14 +143,16 @@ public final class ReadCache implements AutoCloseable {
         return b;
     }
 
-    /** Keeps a copy of an object's header (from its position to its limit), written in the background. */
+    /**
+     * Keeps a copy of an object's header (from its position to its limit), written in the
+     * background: the cache takes {@code header} over, the caller must not change it afterwards.
+     */
     public void keepHeader(long volumeHigh, long volumeLow, long seq, long epoch, ByteBuffer header) {
         if (closed) {
             return;
         }
-        ByteBuffer copy = ByteBuffer.allocate(header.remaining()).put(header.duplicate()).flip();
         String name = HeaderCache.name(volumeHigh, volumeLow, seq, epoch);
-        if (!filler.submit(() -> headers.write(name, copy))) {
+        if (!filler.submit(() -> headers.write(name, header))) {
             stats.fillsDropped.increment();
         }
     }

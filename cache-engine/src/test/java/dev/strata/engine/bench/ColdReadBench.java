@@ -305,13 +305,7 @@ public final class ColdReadBench {
         LogStructuredVolume[] v = new LogStructuredVolume[1];
         Measured open = measure(1 << 20, () -> v[0] = engine.openReadOnly("v", opts));
         try (LogStructuredVolume volume = v[0]) {
-            Measured read = measure(size, () -> onVirtualThread(() -> {
-                ByteBuffer buf = ByteBuffer.allocateDirect(1 << 20);
-                for (long off = 0; off < size; off += buf.capacity()) {
-                    buf.clear();
-                    volume.read(off, buf);
-                }
-            }));
+            Measured read = measure(size, () -> onVirtualThread(() -> readVolume(volume, size)));
             return new Measured[] {open, read};
         }
     }
@@ -334,11 +328,16 @@ public final class ColdReadBench {
 
     private static void readAll(StrataEngine engine, VolumeOptions opts, long size) throws IOException {
         try (LogStructuredVolume v = engine.openReadOnly("v", opts)) {
-            ByteBuffer buf = ByteBuffer.allocateDirect(1 << 20);
-            for (long off = 0; off < size; off += buf.capacity()) {
-                buf.clear();
-                v.read(off, buf);
-            }
+            readVolume(v, size);
+        }
+    }
+
+    /** Reads {@code size} bytes of {@code v} from 0 in 1 MiB reads. */
+    private static void readVolume(LogStructuredVolume v, long size) throws IOException {
+        ByteBuffer buf = ByteBuffer.allocateDirect(1 << 20);
+        for (long off = 0; off < size; off += buf.capacity()) {
+            buf.clear();
+            v.read(off, buf);
         }
     }
 
