@@ -154,6 +154,7 @@ final class CacheShard {
                 int endPage = (to + PAGE - 1) / PAGE;
                 buf.clear().limit(Math.min(length, endPage * PAGE)).position(firstPage * PAGE);
                 readFully(buf, (long) slot * blockSize);
+                stats.fileReads.increment();
                 good = true;
                 for (int k = firstPage; k < endPage && good; k++) {
                     int crc = Crc32c.of(buf, k * PAGE, Math.min(length, (k + 1) * PAGE));
@@ -181,6 +182,102 @@ final class CacheShard {
             stats.corruptBlocks.increment();
             LOG.log(System.Logger.Level.WARNING, "read cache " + dataFile + " slot " + slot + " (offset " + (long) slot * blockSize
                     + ") for " + key + ": " + why + "; dropped, refetching from the bucket");
+        }
+        return good;
+    }
+
+    /**
+     * Reads cached blocks {@code firstBlock..firstBlock+count-1} of {@code obj} into {@code buf}
+     * (block k at {@code k * blockSize}), each run of them held in consecutive slots with one
+     * {@code pread} (a sequential reader after a restart reads 1 MiB per call, not 64 KiB), and
+     * verifies every page read against its CRC as {@link #read} does. Only bytes
+     * {@code [firstFrom, ...)} of the first block and {@code [..., lastTo)} of the last are wanted;
+     * the blocks between are wanted whole. Returns a mask of the blocks that are verified hits
+     * (bit k: block {@code firstBlock + k}; {@code count <= 64}); the others are missing or were
+     * dropped as corrupt, and the caller fetches them from the bucket.
+     */
+    long readBlocks(CachedObject obj, int firstBlock, int count, ByteBuffer buf, int firstFrom, int lastTo) {
+        int[] slots = new int[count];
+        String[] why = new String[count];
+        lock.lock();
+        try {
+            for (int k = 0; k < count; k++) {
+                int b = firstBlock + k;
+                slots[k] = table.lookupAndPin(obj.block(b));
+                if (slots[k] >= 0 && (table.crc(slots[k]) != obj.blockCrcs()[b] || table.length(slots[k]) != obj.blockLength(b, blockSize))) {
+                    why[k] = String.format("index says CRC %08x length %d, the object header %08x length %d", table.crc(slots[k]),
+                            table.length(slots[k]), obj.blockCrcs()[b], obj.blockLength(b, blockSize));
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+        long good = 0;
+        try {
+            for (int k = 0; k < count; ) {
+                if (slots[k] < 0 || why[k] != null) {
+                    k++;
+                    continue;
+                }
+                int e = k + 1;
+                while (e < count && slots[e] == slots[e - 1] + 1 && why[e] == null) {
+                    e++;
+                }
+                int start = k * blockSize + (k == 0 ? firstFrom / PAGE * PAGE : 0);
+                int lastLength = obj.blockLength(firstBlock + e - 1, blockSize);
+                int end = (e - 1) * blockSize + (e == count ? Math.min(lastLength, (lastTo + PAGE - 1) / PAGE * PAGE) : lastLength);
+                buf.clear().limit(end).position(start);
+                try {
+                    readFully(buf, (long) slots[k] * blockSize - (long) k * blockSize);
+                    stats.fileReads.increment();
+                } catch (IOException ex) {
+                    for (int m = k; m < e; m++) {
+                        why[m] = "read failed: " + ex;
+                    }
+                    k = e;
+                    continue;
+                }
+                for (int m = k; m < e; m++) {
+                    int len = obj.blockLength(firstBlock + m, blockSize);
+                    int base = m * blockSize;
+                    int fromPage = Math.max(start - base, 0) / PAGE;
+                    int endPage = (Math.min(end - base, len) + PAGE - 1) / PAGE;
+                    for (int p = fromPage; p < endPage && why[m] == null; p++) {
+                        int crc = Crc32c.of(buf, base + p * PAGE, base + Math.min(len, (p + 1) * PAGE));
+                        int want = pageCrcs[slots[m] * pages + p];
+                        if (crc != want) {
+                            why[m] = String.format("page %d CRC32C mismatch (expected %08x, data %08x)", p, want, crc);
+                        }
+                    }
+                    if (why[m] == null) {
+                        good |= 1L << m;
+                    }
+                }
+                k = e;
+            }
+        } finally {
+            lock.lock();
+            try {
+                for (int k = 0; k < count; k++) {
+                    if (slots[k] < 0) {
+                        continue;
+                    }
+                    table.unpin(slots[k]);
+                    if ((good & (1L << k)) == 0 && table.drop(slots[k], obj.block(firstBlock + k))) {
+                        dirty = true;
+                    }
+                }
+            } finally {
+                lock.unlock();
+            }
+        }
+        for (int k = 0; k < count; k++) {
+            if (slots[k] >= 0 && (good & (1L << k)) == 0) {
+                stats.corruptBlocks.increment();
+                LOG.log(System.Logger.Level.WARNING, "read cache " + dataFile + " slot " + slots[k] + " (offset "
+                        + (long) slots[k] * blockSize + ") for " + obj.block(firstBlock + k) + ": " + why[k]
+                        + "; dropped, refetching from the bucket");
+            }
         }
         return good;
     }

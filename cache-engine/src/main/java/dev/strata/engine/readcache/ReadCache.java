@@ -39,6 +39,10 @@ public final class ReadCache implements AutoCloseable {
     private final ConcurrentHashMap<BlockKey, CompletableFuture<SharedRun.Block>> flights = new ConcurrentHashMap<>();
     /** Direct scratch blocks for cache-file reads and fills. */
     private final RecycledBuffers buffers;
+    /** Direct buffers of {@link #MAX_FILE_READ_BLOCKS} blocks for hits on consecutive blocks ({@link CacheShard#readBlocks}). */
+    private final RecycledBuffers fileRuns;
+    /** At most this many consecutive blocks (1 MiB) are read from a cache file at once. */
+    static final int MAX_FILE_READ_BLOCKS = 16;
     /** Heap buffers of one readahead GET for ranged GETs (docs/read-cache.md, "GET buffers"). */
     private final RecycledBuffers gets;
     private final CacheFiller filler;
@@ -78,6 +82,7 @@ public final class ReadCache implements AutoCloseable {
         this.lockChannel = lockChannel;
         this.dirLock = dirLock;
         this.buffers = new RecycledBuffers(blockSize, 64, true);
+        this.fileRuns = new RecycledBuffers(MAX_FILE_READ_BLOCKS * blockSize, 16, true);
         // Enough for the readahead GETs in flight of a few streams, the fills queued behind them and the held runs.
         this.gets = new RecycledBuffers(config.readaheadGetBlocks() * blockSize,
                 4 * Math.max(4, config.readaheadGets()) + HeldRuns.capacityFor(config), false);
@@ -225,7 +230,7 @@ public final class ReadCache implements AutoCloseable {
         ByteBuffer scratch = buffers.take();
         AccessListener listener = accessListener;
         try {
-            for (int i = 0; i < n; i++) {
+            for (int i = 0; i < n; ) {
                 int b = first + i;
                 BlockKey key = obj.block(b);
                 if (listener != null) {
@@ -233,17 +238,54 @@ public final class ReadCache implements AutoCloseable {
                 }
                 if (readFromHeldRun(key, b, out)) {
                     hits++;
+                    i++;
                     continue;
                 }
-                if (shardOf(key).read(key, obj.blockCrcs()[b], obj.blockLength(b, blockSize), scratch, out.from(b), out.to(b))) {
-                    out.block(b, scratch);
-                    hits++;
-                } else {
-                    if (missing == null) {
-                        missing = new boolean[n];
+                // The following blocks of this shard that no fetch holds in memory: read from the cache file together.
+                CacheShard shard = shardOf(key);
+                int j = i + 1;
+                while (j < n && j - i < MAX_FILE_READ_BLOCKS) {
+                    BlockKey next = obj.block(first + j);
+                    if (shardOf(next) != shard || flights.containsKey(next)) {
+                        break;
                     }
-                    missing[i] = true;
+                    if (listener != null) {
+                        listener.lookup(next);
+                    }
+                    j++;
                 }
+                long found;
+                if (j - i == 1) {
+                    boolean hit = shard.read(key, obj.blockCrcs()[b], obj.blockLength(b, blockSize), scratch, out.from(b), out.to(b));
+                    if (hit) {
+                        out.block(b, scratch);
+                    }
+                    found = hit ? 1 : 0;
+                } else {
+                    ByteBuffer run = fileRuns.take();
+                    try {
+                        found = shard.readBlocks(obj, b, j - i, run, out.from(b), out.to(first + j - 1));
+                        run.clear(); // the blocks are at their indexes; copy out only the wanted parts
+                        for (int k = 0; k < j - i; k++) {
+                            if ((found & (1L << k)) != 0) {
+                                out.block(b + k, run.slice(k * blockSize, obj.blockLength(b + k, blockSize)));
+                            }
+                        }
+                    } finally {
+                        fileRuns.give(run);
+                    }
+                }
+                for (int k = i; k < j; k++) {
+                    if ((found & (1L << (k - i))) != 0) {
+                        hits++;
+                    } else {
+                        if (missing == null) {
+                            missing = new boolean[n];
+                        }
+                        missing[k] = true;
+                    }
+                }
+                i = j;
             }
         } finally {
             buffers.give(scratch);

@@ -32,6 +32,8 @@ public final class ReadCacheStats {
     public final LongAdder readaheadBlocks = new LongAdder();
     public final LongAdder bucketBytes = new LongAdder();
     public final LongAdder indexWrites = new LongAdder();
+    /** {@code pread}s of the cache files by hits (one per block, or one per run of consecutive slots). */
+    public final LongAdder fileReads = new LongAdder();
 
     @Override
     public String toString() {
@@ -40,6 +42,6 @@ public final class ReadCacheStats {
                 + " heldRunHits=" + heldRunHits.sum() + " headerHits=" + headerHits.sum() + " headerMisses=" + headerMisses.sum()
                 + " fills=" + fills.sum() + " fillFailures=" + fillFailures.sum() + " fillsDropped=" + fillsDropped.sum()
                 + " corruptBlocks=" + corruptBlocks.sum() + " bucketGets=" + bucketGets.sum() + " bucketBytes="
-                + bucketBytes.sum() + " indexWrites=" + indexWrites.sum();
+                + bucketBytes.sum() + " indexWrites=" + indexWrites.sum() + " fileReads=" + fileReads.sum();
     }
 }

@@ -1,5 +1,7 @@
 package dev.strata.engine.bench;
 
+import dev.strata.engine.pacing.HintedFile;
+import dev.strata.engine.pacing.LinuxFileHints;
 import dev.strata.engine.readcache.ReadCache;
 import dev.strata.engine.readcache.ReadCacheConfig;
 import dev.strata.engine.store.ForwardingObjectStore;
@@ -165,6 +167,18 @@ public final class ColdReadBench {
                         + "restart_all_gets_per_GiB=%.1f%n", run, warm.mbps, hits / (double) Math.max(1, hits + misses), warmGets / gib,
                         allGets / gib);
             }
+            // Restarted again after the cache files' pages left the page cache, as after a reboot:
+            // the hits come from the disk.
+            if (dropPageCache(node.resolve("cache"))) {
+                try (StrataEngine reader = new StrataEngine(restartStore, node, "reader")) {
+                    Measured disk = measure(size, () -> onVirtualThread(() -> readAll(reader, opts, size)));
+                    ReadCache c = reader.readCache(opts);
+                    long hits = c.stats().blockHits.sum();
+                    long misses = c.stats().blockMisses.sum();
+                    System.out.printf("run=%s.reboot reboot_read_MBps=%.1f reboot_hit_ratio=%.4f reboot_file_reads_per_GiB=%.1f%n", run,
+                            disk.mbps, hits / (double) Math.max(1, hits + misses), c.stats().fileReads.sum() / (size / (double) (1L << 30)));
+                }
+            }
         }
     }
 
@@ -287,6 +301,25 @@ public final class ColdReadBench {
                 t.join();
             }
         });
+    }
+
+    /** Drops the cache files' (clean) pages from the page cache; false where the hint is unavailable. */
+    private static boolean dropPageCache(Path cacheDir) throws IOException {
+        LinuxFileHints hints = LinuxFileHints.system();
+        if (!hints.available()) {
+            System.out.println("# reboot read skipped: posix_fadvise unavailable (" + hints.unavailableReason() + ")");
+            return false;
+        }
+        try (var files = Files.list(cacheDir)) {
+            for (Path f : files.filter(p -> p.getFileName().toString().endsWith(".data")).toList()) {
+                try (HintedFile h = hints.open(f)) {
+                    if (!h.fadvise(0, 0, LinuxFileHints.POSIX_FADV_DONTNEED)) {
+                        return false;
+                    }
+                }
+            }
+        }
+        return true;
     }
 
     /** Phase boundaries on stderr (wall clock, ms), to cut a flight recording into phases. */
