@@ -187,16 +187,15 @@ final class CacheShard {
     }
 
     /**
-     * Reads cached blocks {@code firstBlock..firstBlock+count-1} of {@code obj} into {@code buf}
-     * (block k at {@code k * blockSize}), each run of them held in consecutive slots with one
-     * {@code pread} (a sequential reader after a restart reads 1 MiB per call, not 64 KiB), and
-     * verifies every page read against its CRC as {@link #read} does. Only bytes
-     * {@code [firstFrom, ...)} of the first block and {@code [..., lastTo)} of the last are wanted;
-     * the blocks between are wanted whole. Returns a mask of the blocks that are verified hits
-     * (bit k: block {@code firstBlock + k}; {@code count <= 64}); the others are missing or were
-     * dropped as corrupt, and the caller fetches them from the bucket.
+     * Reads cached blocks {@code firstBlock..firstBlock+count-1} of {@code obj}, whole, into
+     * {@code buf} (block k at {@code k * blockSize}), each run of them held in consecutive slots with
+     * one {@code pread} (a sequential reader after a restart reads 1 MiB per call, not 64 KiB), and
+     * verifies every page against its CRC as {@link #read} does. Returns a mask of the blocks that
+     * are verified hits (bit k: block {@code firstBlock + k}; {@code count <= 64}); the others are
+     * missing or were dropped as corrupt (their bytes in {@code buf} are not data), and the caller
+     * fetches them from the bucket.
      */
-    long readBlocks(CachedObject obj, int firstBlock, int count, ByteBuffer buf, int firstFrom, int lastTo) {
+    long readBlocks(CachedObject obj, int firstBlock, int count, ByteBuffer buf) {
         int[] slots = new int[count];
         String[] why = new String[count];
         lock.lock();
@@ -223,9 +222,8 @@ final class CacheShard {
                 while (e < count && slots[e] == slots[e - 1] + 1 && why[e] == null) {
                     e++;
                 }
-                int start = k * blockSize + (k == 0 ? firstFrom / PAGE * PAGE : 0);
-                int lastLength = obj.blockLength(firstBlock + e - 1, blockSize);
-                int end = (e - 1) * blockSize + (e == count ? Math.min(lastLength, (lastTo + PAGE - 1) / PAGE * PAGE) : lastLength);
+                int start = k * blockSize;
+                int end = (e - 1) * blockSize + obj.blockLength(firstBlock + e - 1, blockSize);
                 buf.clear().limit(end).position(start);
                 try {
                     readFully(buf, (long) slots[k] * blockSize - (long) k * blockSize);
@@ -240,9 +238,8 @@ final class CacheShard {
                 for (int m = k; m < e; m++) {
                     int len = obj.blockLength(firstBlock + m, blockSize);
                     int base = m * blockSize;
-                    int fromPage = Math.max(start - base, 0) / PAGE;
-                    int endPage = (Math.min(end - base, len) + PAGE - 1) / PAGE;
-                    for (int p = fromPage; p < endPage && why[m] == null; p++) {
+                    int endPage = (len + PAGE - 1) / PAGE;
+                    for (int p = 0; p < endPage && why[m] == null; p++) {
                         int crc = Crc32c.of(buf, base + p * PAGE, base + Math.min(len, (p + 1) * PAGE));
                         int want = pageCrcs[slots[m] * pages + p];
                         if (crc != want) {

@@ -39,9 +39,7 @@ public final class ReadCache implements AutoCloseable {
     private final ConcurrentHashMap<BlockKey, CompletableFuture<SharedRun.Block>> flights = new ConcurrentHashMap<>();
     /** Direct scratch blocks for cache-file reads and fills. */
     private final RecycledBuffers buffers;
-    /** Direct buffers of {@link #MAX_FILE_READ_BLOCKS} blocks for hits on consecutive blocks ({@link CacheShard#readBlocks}). */
-    private final RecycledBuffers fileRuns;
-    /** At most this many consecutive blocks (1 MiB) are read from a cache file at once. */
+    /** At most this many consecutive blocks (1 MiB) are read from a cache file with one {@code pread}. */
     static final int MAX_FILE_READ_BLOCKS = 16;
     /** Heap buffers of one readahead GET for ranged GETs (docs/read-cache.md, "GET buffers"). */
     private final RecycledBuffers gets;
@@ -82,7 +80,6 @@ public final class ReadCache implements AutoCloseable {
         this.lockChannel = lockChannel;
         this.dirLock = dirLock;
         this.buffers = new RecycledBuffers(blockSize, 64, true);
-        this.fileRuns = new RecycledBuffers(MAX_FILE_READ_BLOCKS * blockSize, 16, true);
         // Enough for the readahead GETs in flight of a few streams, the fills queued behind them and the held runs.
         this.gets = new RecycledBuffers(config.readaheadGetBlocks() * blockSize,
                 4 * Math.max(4, config.readaheadGets()) + HeldRuns.capacityFor(config), false);
@@ -241,18 +238,22 @@ public final class ReadCache implements AutoCloseable {
                     i++;
                     continue;
                 }
-                // The following blocks of this shard that no fetch holds in memory: read from the cache file together.
+                // A run of blocks that the read wants whole, of this shard, that no fetch holds in memory:
+                // read from the cache file with one pread straight into the reader's buffer. A block
+                // the read wants only part of is read alone into scratch (its pages are checked whole).
                 CacheShard shard = shardOf(key);
                 int j = i + 1;
-                while (j < n && j - i < MAX_FILE_READ_BLOCKS) {
-                    BlockKey next = obj.block(first + j);
-                    if (shardOf(next) != shard || flights.containsKey(next)) {
-                        break;
+                if (out.wantsWhole(b)) {
+                    while (j < n && j - i < MAX_FILE_READ_BLOCKS && out.wantsWhole(first + j)) {
+                        BlockKey next = obj.block(first + j);
+                        if (shardOf(next) != shard || flights.containsKey(next)) {
+                            break;
+                        }
+                        if (listener != null) {
+                            listener.lookup(next);
+                        }
+                        j++;
                     }
-                    if (listener != null) {
-                        listener.lookup(next);
-                    }
-                    j++;
                 }
                 long found;
                 if (j - i == 1) {
@@ -262,18 +263,8 @@ public final class ReadCache implements AutoCloseable {
                     }
                     found = hit ? 1 : 0;
                 } else {
-                    ByteBuffer run = fileRuns.take();
-                    try {
-                        found = shard.readBlocks(obj, b, j - i, run, out.from(b), out.to(first + j - 1));
-                        run.clear(); // the blocks are at their indexes; copy out only the wanted parts
-                        for (int k = 0; k < j - i; k++) {
-                            if ((found & (1L << k)) != 0) {
-                                out.block(b + k, run.slice(k * blockSize, obj.blockLength(b + k, blockSize)));
-                            }
-                        }
-                    } finally {
-                        fileRuns.give(run);
-                    }
+                    // Blocks that fail their check leave wrong bytes here until readMissing overwrites them.
+                    found = shard.readBlocks(obj, b, j - i, out.wholeBlocks(b, j - i));
                 }
                 for (int k = i; k < j; k++) {
                     if ((found & (1L << (k - i))) != 0) {
@@ -754,6 +745,21 @@ public final class ReadCache implements AutoCloseable {
         int to(int b) {
             long blockStart = (long) b * blockSize;
             return (int) (Math.min(offset + length, blockStart + obj.blockLength(b, blockSize)) - blockStart);
+        }
+
+        /** Whether the read wants all of block {@code b}. */
+        boolean wantsWhole(int b) {
+            return from(b) == 0 && to(b) == obj.blockLength(b, blockSize);
+        }
+
+        /**
+         * The part of the reader's buffer for blocks {@code b..b+count-1}, all wanted whole (block
+         * {@code b + k} at {@code k * blockSize}): a cache hit run is read straight into it.
+         */
+        ByteBuffer wholeBlocks(int b, int count) {
+            long start = (long) b * blockSize;
+            int bytes = (int) (Math.min(obj.dataBytes(), start + (long) count * blockSize) - start);
+            return dst.slice(dst.position() + (int) (start - offset), bytes);
         }
 
         /** {@code data} holds (at least the wanted part of) block {@code b}'s bytes at their block-relative indexes. */

@@ -170,7 +170,9 @@ public final class ColdReadBench {
             // Restarted again after the cache files' pages left the page cache, as after a reboot:
             // the hits come from the disk.
             if (dropPageCache(node.resolve("cache"))) {
-                try (StrataEngine reader = new StrataEngine(restartStore, node, "reader")) {
+                // A store of its own: the engine closed the last one.
+                TimedStore rebootStore = new TimedStore(new S3ObjectStore(s3.config("bench").build()), latencyMs);
+                try (StrataEngine reader = new StrataEngine(rebootStore, node, "reader")) {
                     Measured disk = measure(size, () -> onVirtualThread(() -> readAll(reader, opts, size)));
                     ReadCache c = reader.readCache(opts);
                     long hits = c.stats().blockHits.sum();

@@ -12,9 +12,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Hits on consecutive blocks held in consecutive slots are read from the cache file with one
- * {@code pread} per run of slots (a sequential reader after a restart), and are still verified
- * page by page: a corrupt block inside such a run is dropped and refetched alone.
+ * Hits on consecutive blocks that a read wants whole, held in consecutive slots, are read from the
+ * cache file with one {@code pread} per run of slots straight into the reader's buffer (a
+ * sequential reader after a restart), and are still verified page by page: a corrupt block inside
+ * such a run is dropped and refetched alone, and its bytes are overwritten before the read returns.
  */
 class ConsecutiveHitsAreReadTogetherTest {
     static final int BLOCK = CacheFixture.BLOCK;
@@ -66,13 +67,35 @@ class ConsecutiveHitsAreReadTogetherTest {
     }
 
     @Test
-    void anUnalignedRangeReadsOnlyItsPagesInOnePread() throws Exception {
+    void partlyWantedEndBlocksAreReadAloneAndTheWholeOnesTogether() throws Exception {
         try (CacheFixture f = new CacheFixture(tmp)) {
             filledAndReopened(f);
-            int runs = slotRuns(f, 3, 9);
+            int runs = slotRuns(f, 4, 8);
             f.readAndCheck(1, 3L * BLOCK + 5000, 5 * BLOCK + 1234); // blocks 3..8, partial at both ends
-            assertEquals(runs, f.cache.stats().fileReads.sum());
+            assertEquals(2 + runs, f.cache.stats().fileReads.sum(), "blocks 3 and 8 alone, 4..7 per run of slots");
             assertEquals(0, f.cache.stats().corruptBlocks.sum());
+        }
+    }
+
+    @Test
+    void aRunReadIntoTheReadersBufferWritesNothingOutsideTheRange() throws Exception {
+        try (CacheFixture f = new CacheFixture(tmp)) {
+            filledAndReopened(f);
+            ByteBuffer dst = ByteBuffer.allocateDirect(4 * BLOCK + 200);
+            for (int i = 0; i < dst.capacity(); i++) {
+                dst.put(i, (byte) 0x5A);
+            }
+            dst.position(100);
+            f.reader.read(1, CacheFixture.EPOCH, 4L * BLOCK, dst, 4 * BLOCK);
+            assertEquals(100 + 4 * BLOCK, dst.position());
+            for (int i = 0; i < 4 * BLOCK; i++) {
+                assertEquals(CacheFixture.expected(1, 4L * BLOCK + i), dst.get(100 + i), "byte " + i);
+            }
+            for (int i = 0; i < 100; i++) {
+                assertEquals((byte) 0x5A, dst.get(i), "before the range, byte " + i);
+                assertEquals((byte) 0x5A, dst.get(100 + 4 * BLOCK + i), "after the range, byte " + i);
+            }
+            assertEquals(slotRuns(f, 4, 8), f.cache.stats().fileReads.sum());
         }
     }
 
