@@ -93,9 +93,21 @@ public final class ObjectReader {
         }
     }
 
-    public void forget(long seq) {
+    private void forgetHeader(long seq) {
         synchronized (headers) {
             headers.remove(seq);
+        }
+    }
+
+    /**
+     * Object (seq, epoch) was deleted from the bucket: its header leaves memory, and its cached
+     * blocks and kept header leave the node's read cache.
+     */
+    public void forgetDeleted(long seq, long epoch, long dataBytes) {
+        forgetHeader(seq);
+        ReadCache c = cache;
+        if (c != null && epoch >= 0) { // epoch -1: the object was not in the table; nothing of it was cached by name
+            c.forgetObject(cacheVolumeHigh, cacheVolumeLow, seq, epoch, dataBytes);
         }
     }
 
@@ -312,7 +324,7 @@ public final class ObjectReader {
             int end = (int) Math.min(buf.limit(), start + (long) bs);
             int crc = Crc32c.of(buf, start, end);
             if (crc != h.blockCrcs[b]) {
-                forget(h.objectSeq);
+                forgetHeader(h.objectSeq); // the next read fetches it again
                 throw new CorruptDataException(String.format("%s: data block %d (bytes %d-%d) CRC32C mismatch (header %08x, data %08x)",
                         key, b, (long) b * bs, (long) b * bs + (end - start), h.blockCrcs[b], crc));
             }

@@ -279,6 +279,21 @@ final class CacheShard {
         return good;
     }
 
+    /** Drops {@code key}'s block if it is cached (its object was deleted); true if it was. */
+    boolean forget(BlockKey key) {
+        lock.lock();
+        try {
+            int slot = table.lookup(key);
+            if (slot >= 0 && table.drop(slot, key)) {
+                dirty = true;
+                return true;
+            }
+            return false;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Stores a block ({@code data} from 0 to its limit, CRC {@code crc}); a failure is counted, never thrown. */
     void fill(BlockKey key, int crc, ByteBuffer data) {
         int slot;

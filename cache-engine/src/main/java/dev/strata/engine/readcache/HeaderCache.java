@@ -137,7 +137,7 @@ final class HeaderCache {
         evict();
     }
 
-    /** Deletes a stored header that turned out bad. */
+    /** Deletes a stored header that turned out bad, or whose object was deleted. */
     void drop(String name) {
         forget(name);
         try {

@@ -159,6 +159,26 @@ public final class ReadCache implements AutoCloseable {
         }
     }
 
+    /**
+     * An object was deleted from the bucket (GC): its cached blocks and its kept header are
+     * dropped now instead of waiting for eviction — nobody can read them again (object names are
+     * never reused), and under TinyLFU a once-hot dead block would keep newer blocks out until its
+     * frequency aged. A block being filled right now is not caught; it is evicted in time.
+     */
+    public void forgetObject(long volumeHigh, long volumeLow, long seq, long epoch, long dataBytes) {
+        if (closed) {
+            return;
+        }
+        int blocks = (int) ((dataBytes + blockSize - 1) / blockSize);
+        for (int b = 0; b < blocks; b++) {
+            BlockKey key = new BlockKey(volumeHigh, volumeLow, seq, epoch, b);
+            if (shardOf(key).forget(key)) {
+                stats.forgotten.increment();
+            }
+        }
+        headers.drop(HeaderCache.name(volumeHigh, volumeLow, seq, epoch));
+    }
+
     /** Deletes the node's copy of a header that did not decode. */
     public void dropHeader(long volumeHigh, long volumeLow, long seq, long epoch) {
         headers.drop(HeaderCache.name(volumeHigh, volumeLow, seq, epoch));

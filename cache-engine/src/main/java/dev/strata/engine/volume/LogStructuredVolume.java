@@ -1264,17 +1264,22 @@ public final class LogStructuredVolume implements Volume {
         });
     }
 
-    /** A deleted object leaves the table (and the next checkpoint); returns its size. */
+    /** A deleted object leaves the table (and the next checkpoint) and the node's read cache; returns its size. */
     long forgetObject(long seq) {
-        reader.forget(seq);
+        ObjectTable.Entry e;
         mapLock.lock();
         try {
-            ObjectTable.Entry e = objects.get(seq);
+            e = objects.get(seq);
             objects.remove(seq);
-            return e == null ? 0 : e.headerBytes + e.dataBytes;
         } finally {
             mapLock.unlock();
         }
+        if (e == null) {
+            reader.forgetDeleted(seq, -1, 0);
+            return 0;
+        }
+        reader.forgetDeleted(seq, e.epoch, e.dataBytes);
+        return e.headerBytes + e.dataBytes;
     }
 
     /** GC counters: passes, objects compacted and deleted, bytes copied and deleted. */

@@ -314,6 +314,10 @@ public final class ColdReadBench {
         }
         try (var files = Files.list(cacheDir)) {
             for (Path f : files.filter(p -> p.getFileName().toString().endsWith(".data")).toList()) {
+                // Dirty pages are not dropped: written back first.
+                try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(f, java.nio.file.StandardOpenOption.WRITE)) {
+                    ch.force(false);
+                }
                 try (HintedFile h = hints.open(f)) {
                     if (!h.fadvise(0, 0, LinuxFileHints.POSIX_FADV_DONTNEED)) {
                         return false;
