@@ -197,15 +197,15 @@ final class CacheShard {
      */
     long readBlocks(CachedObject obj, int firstBlock, int count, ByteBuffer buf) {
         int[] slots = new int[count];
-        String[] why = new String[count];
+        String[] why = null; // why block k is not a hit: allocated at the first problem only
         lock.lock();
         try {
             for (int k = 0; k < count; k++) {
                 int b = firstBlock + k;
                 slots[k] = table.lookupAndPin(obj.block(b));
                 if (slots[k] >= 0 && (table.crc(slots[k]) != obj.blockCrcs()[b] || table.length(slots[k]) != obj.blockLength(b, blockSize))) {
-                    why[k] = String.format("index says CRC %08x length %d, the object header %08x length %d", table.crc(slots[k]),
-                            table.length(slots[k]), obj.blockCrcs()[b], obj.blockLength(b, blockSize));
+                    why = problem(why, count, k, String.format("index says CRC %08x length %d, the object header %08x length %d",
+                            table.crc(slots[k]), table.length(slots[k]), obj.blockCrcs()[b], obj.blockLength(b, blockSize)));
                 }
             }
         } finally {
@@ -214,12 +214,12 @@ final class CacheShard {
         long good = 0;
         try {
             for (int k = 0; k < count; ) {
-                if (slots[k] < 0 || why[k] != null) {
+                if (slots[k] < 0 || hasProblem(why, k)) {
                     k++;
                     continue;
                 }
                 int e = k + 1;
-                while (e < count && slots[e] == slots[e - 1] + 1 && why[e] == null) {
+                while (e < count && slots[e] == slots[e - 1] + 1 && !hasProblem(why, e)) {
                     e++;
                 }
                 int start = k * blockSize;
@@ -230,7 +230,7 @@ final class CacheShard {
                     stats.fileReads.increment();
                 } catch (IOException ex) {
                     for (int m = k; m < e; m++) {
-                        why[m] = "read failed: " + ex;
+                        why = problem(why, count, m, "read failed: " + ex);
                     }
                     k = e;
                     continue;
@@ -239,14 +239,14 @@ final class CacheShard {
                     int len = obj.blockLength(firstBlock + m, blockSize);
                     int base = m * blockSize;
                     int endPage = (len + PAGE - 1) / PAGE;
-                    for (int p = 0; p < endPage && why[m] == null; p++) {
+                    for (int p = 0; p < endPage && !hasProblem(why, m); p++) {
                         int crc = Crc32c.of(buf, base + p * PAGE, base + Math.min(len, (p + 1) * PAGE));
                         int want = pageCrcs[slots[m] * pages + p];
                         if (crc != want) {
-                            why[m] = String.format("page %d CRC32C mismatch (expected %08x, data %08x)", p, want, crc);
+                            why = problem(why, count, m, String.format("page %d CRC32C mismatch (expected %08x, data %08x)", p, want, crc));
                         }
                     }
-                    if (why[m] == null) {
+                    if (!hasProblem(why, m)) {
                         good |= 1L << m;
                     }
                 }
@@ -272,11 +272,21 @@ final class CacheShard {
             if (slots[k] >= 0 && (good & (1L << k)) == 0) {
                 stats.corruptBlocks.increment();
                 LOG.log(System.Logger.Level.WARNING, "read cache " + dataFile + " slot " + slots[k] + " (offset "
-                        + (long) slots[k] * blockSize + ") for " + obj.block(firstBlock + k) + ": " + why[k]
+                        + (long) slots[k] * blockSize + ") for " + obj.block(firstBlock + k) + ": " + (why == null ? null : why[k])
                         + "; dropped, refetching from the bucket");
             }
         }
         return good;
+    }
+
+    private static String[] problem(String[] why, int count, int k, String reason) {
+        String[] w = why == null ? new String[count] : why;
+        w[k] = reason;
+        return w;
+    }
+
+    private static boolean hasProblem(String[] why, int k) {
+        return why != null && why[k] != null;
     }
 
     /** Drops {@code key}'s block if it is cached (its object was deleted); true if it was. */
