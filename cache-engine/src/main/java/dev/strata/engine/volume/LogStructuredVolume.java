@@ -107,7 +107,10 @@ public final class LogStructuredVolume implements Volume {
      * found without their object (writes lost, never flushed). A record lost this way is found
      * again by the next replay if a crash comes before its new batch is uploaded.
      */
-    private final List<Long> lostBypassRecords = new ArrayList<>();
+    private final List<LostBypass> lostBypassRecords = new ArrayList<>();
+
+    /** A BYPASS record the replay found without its object: its journal sequence number and the range it would have written. */
+    record LostBypass(long journalSeq, long lba, int sectors) {}
     /** Largest bypass record: whole in one batch, and one journal record's sector count. */
     private final int maxBypassRecordBytes;
 
@@ -223,7 +226,7 @@ public final class LogStructuredVolume implements Volume {
                 // start before it): the write was never flushed, and the range keeps what it held before.
                 // The record still takes its place in a batch, so objects keep gap-free runs of records.
                 batchFor(0).addLostRecord(journalSeq);
-                lostBypassRecords.add(journalSeq);
+                lostBypassRecords.add(new LostBypass(journalSeq, lba, sectors));
             } else {
                 addNoData(batchFor(0), journalSeq, lba, sectors, kind == RecordKind.TRIM ? ExtentKind.TRIM : ExtentKind.ZERO);
             }
@@ -241,6 +244,11 @@ public final class LogStructuredVolume implements Volume {
 
     /** Their journal sequence numbers. */
     List<Long> lostBypassSeqs() {
+        return lostBypasses().stream().map(LostBypass::journalSeq).toList();
+    }
+
+    /** Those records, in journal order. */
+    List<LostBypass> lostBypasses() {
         batchLock.lock();
         try {
             return List.copyOf(lostBypassRecords);

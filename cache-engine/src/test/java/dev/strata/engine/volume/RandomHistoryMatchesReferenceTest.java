@@ -795,13 +795,14 @@ class RandomHistoryMatchesReferenceTest {
             volume = engine.openForWrite(volumeName, options, false);
             // A record lost by an earlier replay is found again while its new batch is not uploaded:
             // the model already left that write out.
-            java.util.List<Long> newlyLost = volume.lostBypassSeqs().stream().filter(lostBypassSeen::add).toList();
+            java.util.List<long[]> newlyLost = volume.lostBypasses().stream().filter(l -> lostBypassSeen.add(l.journalSeq()))
+                    .map(l -> new long[] {l.lba(), l.sectors()}).toList();
             int lost = newlyLost.size();
             BYPASS_TOTALS.addAndGet(2, lost);
             if (lost > 0) {
                 trace.append("lostBypassed=").append(lost).append(';');
             }
-            int k = expectPrefix(model.durableLocal(), powerCut ? "power cut" : "process crash", lost);
+            int k = expectPrefix(model.durableLocal(), powerCut ? "power cut" : "process crash", newlyLost);
             model.truncate(k);
         }
 
@@ -825,12 +826,14 @@ class RandomHistoryMatchesReferenceTest {
         }
 
         private int expectPrefix(int minOps, String what) throws IOException {
-            return expectPrefix(minOps, what, 0);
+            return expectPrefix(minOps, what, java.util.List.of());
         }
 
-        private int expectPrefix(int minOps, String what, int lostBypassed) throws IOException {
+        /** {@code lostRanges}: {lba, sectors} of each bypassed write the replay reported lost, in journal order. */
+        private int expectPrefix(int minOps, String what, java.util.List<long[]> lostRanges) throws IOException {
+            int lostBypassed = lostRanges.size();
             long[] got = readAll(volume);
-            int k = model.matchPrefix(got, minOps, lostBypassed);
+            int k = model.matchPrefix(got, minOps, lostRanges);
             if (k < 0) {
                 fail(what + ": recovered state is not the state after any prefix of at least " + minOps + " of "
                         + model.opCount() + " operations; vs. latest:" + VolumeModel.describeDifference(model.current(), got)

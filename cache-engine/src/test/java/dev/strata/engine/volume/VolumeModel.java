@@ -38,7 +38,7 @@ final class VolumeModel {
     /** Set by the last {@link #matchPrefix} that matched a torn write: which operation, how many sectors of it. */
     private int tornOp = -1;
     private int tornSectors;
-    /** Set by the last {@link #matchPrefix(long[], int, int)} that had lost bypassed writes: their indices, ascending. */
+    /** Set by the last {@link #matchPrefix(long[], int, List)} that had lost bypassed writes: their indices, ascending. */
     private int[] lostOps;
 
     VolumeModel(int sectors) {
@@ -132,11 +132,20 @@ final class VolumeModel {
     }
 
     /**
-     * Like {@link #matchPrefix(long[], int)}, where the recovery lost {@code lostBypassed} bypassed
-     * writes (BYPASS records replayed without their object): for each k, the last that many
-     * bypassed writes before k are left out, and none of them may be durable (below {@code minOps}).
+     * Like {@link #matchPrefix(long[], int)}, where the recovery lost bypassed writes (BYPASS
+     * records replayed without their object) over {@code lostRanges} ({lba, sectors} each, in
+     * journal order): for each k, the last that many bypassed writes before k are left out, none
+     * of them may be durable (below {@code minOps}), and they must have written exactly those
+     * ranges. The ranges matter when a later write covers every lost one: the state then cannot
+     * tell which bypassed writes were lost, and counting them alone picked the wrong ones — which
+     * of them reached the bucket shows after a loss of the node
+     * ({@code LostBypassedWritesAreMatchedByRangeTest}).
      */
-    int matchPrefix(long[] recovered, int minOps, int lostBypassed) {
+    int matchPrefix(long[] recovered, int minOps, List<long[]> lostRanges) {
+        return matchPrefix(recovered, minOps, lostRanges.size(), lostRanges);
+    }
+
+    private int matchPrefix(long[] recovered, int minOps, int lostBypassed, List<long[]> lostRanges) {
         if (lostBypassed == 0) {
             return matchPrefix(recovered, minOps);
         }
@@ -144,7 +153,7 @@ final class VolumeModel {
         lostOps = null;
         for (int k = Math.max(1, minOps); k <= ops.size(); k++) {
             int[] lost = lastBypassed(k, lostBypassed);
-            if (lost == null || lost[0] < minOps) {
+            if (lost == null || lost[0] < minOps || !rangesAre(lost, lostRanges)) {
                 continue;
             }
             long[] work = base.clone();
@@ -189,6 +198,17 @@ final class VolumeModel {
             }
         }
         return -1;
+    }
+
+    /** Whether ops {@code lost} wrote exactly {@code ranges} ({lba, sectors} each, same order). */
+    private boolean rangesAre(int[] lost, List<long[]> ranges) {
+        for (int i = 0; i < lost.length; i++) {
+            Op op = ops.get(lost[i]);
+            if (op.lba != ranges.get(i)[0] || op.sectors != ranges.get(i)[1]) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** The indices of the last {@code n} bypassed writes among the first k operations, ascending; null if fewer. */
