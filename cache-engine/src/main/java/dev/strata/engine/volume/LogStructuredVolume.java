@@ -239,12 +239,7 @@ public final class LogStructuredVolume implements Volume {
 
     /** BYPASS records the journal replay found without their data (lost unflushed large writes). */
     long lostBypassRecords() {
-        return lostBypassSeqs().size();
-    }
-
-    /** Their journal sequence numbers. */
-    List<Long> lostBypassSeqs() {
-        return lostBypasses().stream().map(LostBypass::journalSeq).toList();
+        return lostBypasses().size();
     }
 
     /** Those records, in journal order. */
