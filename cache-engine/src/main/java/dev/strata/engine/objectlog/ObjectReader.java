@@ -93,7 +93,8 @@ public final class ObjectReader {
         }
     }
 
-    private void forgetHeader(long seq) {
+    /** Drops the header of object {@code seq} from memory: the next read fetches it again. */
+    public void forgetHeader(long seq) {
         synchronized (headers) {
             headers.remove(seq);
         }
@@ -106,7 +107,7 @@ public final class ObjectReader {
     public void forgetDeleted(long seq, long epoch, long dataBytes) {
         forgetHeader(seq);
         ReadCache c = cache;
-        if (c != null && epoch >= 0) { // epoch -1: the object was not in the table; nothing of it was cached by name
+        if (c != null) {
             c.forgetObject(cacheVolumeHigh, cacheVolumeLow, seq, epoch, dataBytes);
         }
     }

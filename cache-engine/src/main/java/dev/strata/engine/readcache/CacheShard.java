@@ -146,24 +146,15 @@ final class CacheShard {
         boolean good = false;
         String why = null;
         try {
-            if (storedCrc != expectedCrc || storedLength != length) {
-                why = String.format("index says CRC %08x length %d, the object header %08x length %d", storedCrc, storedLength,
-                        expectedCrc, length);
-            } else {
+            why = indexMismatch(storedCrc, storedLength, expectedCrc, length);
+            if (why == null) {
                 int firstPage = from / PAGE;
                 int endPage = (to + PAGE - 1) / PAGE;
                 buf.clear().limit(Math.min(length, endPage * PAGE)).position(firstPage * PAGE);
                 readFully(buf, (long) slot * blockSize);
                 stats.fileReads.increment();
-                good = true;
-                for (int k = firstPage; k < endPage && good; k++) {
-                    int crc = Crc32c.of(buf, k * PAGE, Math.min(length, (k + 1) * PAGE));
-                    int want = pageCrcs[slot * pages + k];
-                    if (crc != want) {
-                        good = false;
-                        why = String.format("page %d CRC32C mismatch (expected %08x, data %08x)", k, want, crc);
-                    }
-                }
+                why = pageMismatch(buf, 0, slot, firstPage, endPage, length);
+                good = why == null;
             }
         } catch (IOException e) {
             why = "read failed: " + e;
@@ -179,11 +170,38 @@ final class CacheShard {
             }
         }
         if (!good) {
-            stats.corruptBlocks.increment();
-            LOG.log(System.Logger.Level.WARNING, "read cache " + dataFile + " slot " + slot + " (offset " + (long) slot * blockSize
-                    + ") for " + key + ": " + why + "; dropped, refetching from the bucket");
+            droppedAsBad(slot, key, why);
         }
         return good;
+    }
+
+    /** Why the index's entry for a slot does not describe the block the object header lists; null if it does. */
+    private static String indexMismatch(int storedCrc, int storedLength, int expectedCrc, int length) {
+        return storedCrc == expectedCrc && storedLength == length ? null
+                : String.format("index says CRC %08x length %d, the object header %08x length %d", storedCrc, storedLength, expectedCrc,
+                        length);
+    }
+
+    /**
+     * Checks pages {@code [fromPage, endPage)} of the block held in {@code slot}, read into
+     * {@code buf} at {@code base}, against their CRC32Cs; the first mismatch, or null.
+     */
+    private String pageMismatch(ByteBuffer buf, int base, int slot, int fromPage, int endPage, int length) {
+        for (int p = fromPage; p < endPage; p++) {
+            int crc = Crc32c.of(buf, base + p * PAGE, base + Math.min(length, (p + 1) * PAGE));
+            int want = pageCrcs[slot * pages + p];
+            if (crc != want) {
+                return String.format("page %d CRC32C mismatch (expected %08x, data %08x)", p, want, crc);
+            }
+        }
+        return null;
+    }
+
+    /** Counts and logs a slot that failed its check (the caller dropped it under the lock). */
+    private void droppedAsBad(int slot, BlockKey key, String why) {
+        stats.corruptBlocks.increment();
+        LOG.log(System.Logger.Level.WARNING, "read cache " + dataFile + " slot " + slot + " (offset " + (long) slot * blockSize
+                + ") for " + key + ": " + why + "; dropped, refetching from the bucket");
     }
 
     /**
@@ -203,9 +221,10 @@ final class CacheShard {
             for (int k = 0; k < count; k++) {
                 int b = firstBlock + k;
                 slots[k] = table.lookupAndPin(obj.block(b));
-                if (slots[k] >= 0 && (table.crc(slots[k]) != obj.blockCrcs()[b] || table.length(slots[k]) != obj.blockLength(b, blockSize))) {
-                    why = problem(why, count, k, String.format("index says CRC %08x length %d, the object header %08x length %d",
-                            table.crc(slots[k]), table.length(slots[k]), obj.blockCrcs()[b], obj.blockLength(b, blockSize)));
+                String mismatch = slots[k] < 0 ? null
+                        : indexMismatch(table.crc(slots[k]), table.length(slots[k]), obj.blockCrcs()[b], obj.blockLength(b, blockSize));
+                if (mismatch != null) {
+                    why = problem(why, count, k, mismatch);
                 }
             }
         } finally {
@@ -237,17 +256,11 @@ final class CacheShard {
                 }
                 for (int m = k; m < e; m++) {
                     int len = obj.blockLength(firstBlock + m, blockSize);
-                    int base = m * blockSize;
-                    int endPage = (len + PAGE - 1) / PAGE;
-                    for (int p = 0; p < endPage && !hasProblem(why, m); p++) {
-                        int crc = Crc32c.of(buf, base + p * PAGE, base + Math.min(len, (p + 1) * PAGE));
-                        int want = pageCrcs[slots[m] * pages + p];
-                        if (crc != want) {
-                            why = problem(why, count, m, String.format("page %d CRC32C mismatch (expected %08x, data %08x)", p, want, crc));
-                        }
-                    }
-                    if (!hasProblem(why, m)) {
+                    String mismatch = pageMismatch(buf, m * blockSize, slots[m], 0, (len + PAGE - 1) / PAGE, len);
+                    if (mismatch == null) {
                         good |= 1L << m;
+                    } else {
+                        why = problem(why, count, m, mismatch);
                     }
                 }
                 k = e;
@@ -270,10 +283,7 @@ final class CacheShard {
         }
         for (int k = 0; k < count; k++) {
             if (slots[k] >= 0 && (good & (1L << k)) == 0) {
-                stats.corruptBlocks.increment();
-                LOG.log(System.Logger.Level.WARNING, "read cache " + dataFile + " slot " + slots[k] + " (offset "
-                        + (long) slots[k] * blockSize + ") for " + obj.block(firstBlock + k) + ": " + (why == null ? null : why[k])
-                        + "; dropped, refetching from the bucket");
+                droppedAsBad(slots[k], obj.block(firstBlock + k), why == null ? null : why[k]);
             }
         }
         return good;

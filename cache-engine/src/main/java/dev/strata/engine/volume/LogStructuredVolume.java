@@ -1278,7 +1278,7 @@ public final class LogStructuredVolume implements Volume {
             mapLock.unlock();
         }
         if (e == null) {
-            reader.forgetDeleted(seq, -1, 0);
+            reader.forgetHeader(seq);
             return 0;
         }
         reader.forgetDeleted(seq, e.epoch, e.dataBytes);
