@@ -8,6 +8,8 @@ import datetime
 import json
 import sys
 
+import phase_marks
+
 
 def millis(iso):
     return datetime.datetime.fromisoformat(iso.replace('Z', '+00:00')).timestamp() * 1000
@@ -24,18 +26,7 @@ def seconds(duration):  # ISO-8601 durations as jfr prints them: PT0.0123S, PT1M
 
 
 def main(events_file, phases_file):
-    marks = []
-    for line in open(phases_file):
-        if line.startswith('phase '):
-            _, name, ms = line.split()
-            marks.append((name, int(ms)))
-    phases, seen = [], collections.Counter()
-    for i, (name, ms) in enumerate(marks):
-        if name.endswith('-start'):
-            base = name[:-len('-start')]
-            seen[base] += 1
-            end = next(m for n, m in marks[i + 1:] if n == base + '-end')
-            phases.append((base, seen[base], ms, end))
+    phases = phase_marks.read(phases_file)
 
     def phase_of(t):
         for base, n, start, end in phases:

@@ -14,19 +14,13 @@ import collections
 import re
 import sys
 
+import phase_marks
+
 perf_txt, phases_txt, offset_ms, mib, rounds = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 
 marks = collections.defaultdict(list)
-opened = {}
-for line in open(phases_txt):
-    if line.startswith("phase "):
-        _, name, wall = line.split()
-        phase, edge = name.rsplit("-", 1)
-        t = (int(wall) - offset_ms) / 1000.0
-        if edge == "start":
-            opened[phase] = t
-        else:
-            marks[phase].append((opened.pop(phase), t))
+for phase, _, start, end in phase_marks.read(phases_txt):
+    marks[phase].append(((start - offset_ms) / 1000.0, (end - offset_ms) / 1000.0))
 windows = [(p, a, b) for p, spans in marks.items() for a, b in spans[-rounds:]]
 
 HEADER = re.compile(r"(.*?)\s+(-?\d+)\s+([\d.]+):")

@@ -16,8 +16,10 @@ import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -105,7 +107,7 @@ public final class ColdReadBench {
                     // mounted with online discard, discard) them at its next journal commit, which used
                     // to land in every other cold phase (docs/benchmarks.md, "The JIT, and the spread
                     // from round to round"). Commit now and let it settle outside the measurement.
-                    try (java.nio.channels.FileChannel d = java.nio.channels.FileChannel.open(dir)) {
+                    try (FileChannel d = FileChannel.open(dir)) {
                         d.force(true);
                     }
                     Thread.sleep(1500);
@@ -323,7 +325,7 @@ public final class ColdReadBench {
         try (var files = Files.list(cacheDir)) {
             for (Path f : files.filter(p -> p.getFileName().toString().endsWith(".data")).toList()) {
                 // Dirty pages are not dropped: written back first.
-                try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(f, java.nio.file.StandardOpenOption.WRITE)) {
+                try (FileChannel ch = FileChannel.open(f, StandardOpenOption.WRITE)) {
                     ch.force(false);
                 }
                 try (HintedFile h = hints.open(f)) {
