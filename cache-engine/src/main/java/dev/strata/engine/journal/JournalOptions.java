@@ -1,5 +1,7 @@
 package dev.strata.engine.journal;
 
+import dev.strata.engine.util.DirectIoMode;
+
 import dev.strata.engine.pacing.PacingPolicy;
 import java.time.Duration;
 import java.util.Objects;

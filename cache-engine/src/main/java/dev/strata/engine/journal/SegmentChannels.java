@@ -1,6 +1,7 @@
 package dev.strata.engine.journal;
 
-import com.sun.nio.file.ExtendedOpenOption;
+import dev.strata.engine.util.DirectIoMode;
+
 import dev.strata.engine.pacing.LinuxFileHints;
 import dev.strata.engine.pacing.PacingPolicy;
 import dev.strata.engine.pacing.WritebackPacer;
@@ -22,11 +23,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 final class SegmentChannels {
     private static final System.Logger LOG = System.getLogger(SegmentChannels.class.getName());
 
-    /**
-     * O_DIRECT. The JDK only offers it as a JDK-specific option (javac warns about it once, here);
-     * every other use goes through this constant.
-     */
-    static final OpenOption DIRECT = ExtendedOpenOption.DIRECT;
+    static final OpenOption DIRECT = DirectIoMode.OPEN_OPTION;
 
     private final Path dir;
     private final DirectIoMode mode;

@@ -1,6 +1,7 @@
 package dev.strata.engine.readcache;
 
 import dev.strata.engine.util.Crc32c;
+import dev.strata.engine.util.DirectIoMode;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
@@ -20,6 +21,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * written only while the slot is FILLING (owned by exactly one filler) and read only while the
  * reader holds a pin, so the two never overlap. {@link #persistLock} lets one thread at a time
  * write the index file.
+ *
+ * <p>Fills are written with {@code O_DIRECT} through {@link #fillChannel} where the mode and the
+ * filesystem allow it (docs/read-cache.md, "Fills"); reads always go through the page cache
+ * ({@link #channel}). The kernel keeps the two coherent: a direct write drops the cached pages
+ * of its range.
  */
 final class CacheShard {
     private static final System.Logger LOG = System.getLogger(CacheShard.class.getName());
@@ -53,6 +59,9 @@ final class CacheShard {
     /** Guarded by lock: the table changed since the index file was last written. */
     private boolean dirty;
     private volatile FileChannel channel;
+    private final DirectIoMode fillIo;
+    /** The data file opened with O_DIRECT for fills; null: fills go through {@link #channel}. */
+    private volatile FileChannel fillChannel;
     private volatile boolean closed;
     private volatile long lastPersistNanos = System.nanoTime();
 
@@ -67,12 +76,19 @@ final class CacheShard {
         this.table = new SlotTable(c.slotsPerShard(), c.policy().create(c.slotsPerShard(), number));
         this.pages = pagesPerBlock(blockSize);
         this.pageCrcs = new int[c.slotsPerShard() * pages];
+        this.fillIo = c.fillIo();
     }
 
     /** Opens (or creates) the shard's files and loads its persisted index if it is valid for this geometry. */
     static CacheShard open(ReadCacheConfig c, int number, ReadCacheStats stats) throws IOException {
         CacheShard s = new CacheShard(c, number, stats);
         s.channel = s.openChannel();
+        try {
+            s.fillChannel = s.openFillChannel();
+        } catch (IOException e) {
+            s.channel.close();
+            throw e;
+        }
         long want = (long) s.geometry.slots() * s.blockSize;
         if (s.channel.size() > want) {
             s.channel.truncate(want);
@@ -85,6 +101,38 @@ final class CacheShard {
 
     private FileChannel openChannel() throws IOException {
         return FileChannel.open(dataFile, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+    }
+
+    /**
+     * The data file opened with O_DIRECT, or null where fills go through the page cache: mode
+     * OFF, a block size that is not a whole number of pages (slots would not be aligned), or (mode
+     * AUTO) a filesystem that refuses O_DIRECT, such as tmpfs.
+     */
+    private FileChannel openFillChannel() throws IOException {
+        if (fillIo == DirectIoMode.OFF) {
+            return null;
+        }
+        if (blockSize % PAGE != 0) {
+            if (fillIo == DirectIoMode.ON) {
+                throw new IOException("read cache " + dataFile + ": block size " + blockSize + " is not a multiple of " + PAGE
+                        + ", so fills cannot use O_DIRECT (fill I/O ON)");
+            }
+            return null;
+        }
+        try {
+            return FileChannel.open(dataFile, StandardOpenOption.WRITE, DirectIoMode.OPEN_OPTION);
+        } catch (IOException | UnsupportedOperationException e) {
+            if (fillIo == DirectIoMode.ON) {
+                throw new IOException("read cache " + dataFile + ": cannot open with O_DIRECT (fill I/O ON)", e);
+            }
+            LOG.log(System.Logger.Level.DEBUG, "read cache " + dataFile + ": O_DIRECT not available (" + e + "); fills use the page cache");
+            return null;
+        }
+    }
+
+    /** Whether fills bypass the page cache (O_DIRECT). */
+    boolean directFills() {
+        return fillChannel != null;
     }
 
     private void load() {
@@ -314,48 +362,82 @@ final class CacheShard {
         }
     }
 
-    /** Stores a block ({@code data} from 0 to its limit, CRC {@code crc}); a failure is counted, never thrown. */
-    void fill(BlockKey key, int crc, ByteBuffer data) {
-        int slot;
+    /**
+     * Fills a run of blocks whose bytes lie back to back in {@code run} (block {@code k} from
+     * {@code k * blockSize}, {@code lengths[k]} bytes; only the last may be short); a null key is
+     * skipped. The slots are reserved under one lock acquisition, so the free slots a run takes
+     * stay together, and each stretch of consecutive slots is written with one write (O_DIRECT
+     * where the shard has it, "Fills bypass the page cache" in docs/read-cache.md). Blocks cached
+     * already, or with no slot to evict, are skipped; a failed write abandons its stretch's slots.
+     * The caller must not touch {@code run} until this returns: the padding of a short last block is
+     * zeroed in it.
+     */
+    void fillRun(BlockKey[] keys, int[] crcs, int[] lengths, ByteBuffer run) {
+        int n = keys.length;
+        int[] slots = new int[n];
         lock.lock();
         try {
-            slot = table.reserve(key);
+            for (int k = 0; k < n; k++) {
+                slots[k] = keys[k] == null ? -1 : Math.max(-1, table.reserve(keys[k]));
+            }
         } finally {
             lock.unlock();
         }
-        if (slot < 0) {
-            return; // cached already, or nothing evictable
+        int[] runPageCrcs = new int[n * pages];
+        for (int k = 0; k < n; k++) {
+            if (slots[k] >= 0) {
+                int from = k * blockSize;
+                for (int p = 0; p * PAGE < lengths[k]; p++) {
+                    runPageCrcs[k * pages + p] = Crc32c.of(run, from + p * PAGE, from + Math.min(lengths[k], (p + 1) * PAGE));
+                }
+            }
         }
-        int length = data.limit();
-        int[] crcs = new int[pages];
-        for (int k = 0; k * PAGE < length; k++) {
-            crcs[k] = Crc32c.of(data, k * PAGE, Math.min(length, (k + 1) * PAGE));
-        }
-        try {
-            ByteBuffer d = data.duplicate().position(0);
-            writeFully(d, (long) slot * blockSize);
-        } catch (IOException e) {
-            lock.lock();
+        for (int k = 0; k < n; ) {
+            if (slots[k] < 0) {
+                k++;
+                continue;
+            }
+            int end = k + 1;
+            while (end < n && slots[end] == slots[end - 1] + 1 && lengths[end - 1] == blockSize) {
+                end++;
+            }
+            int bytes = (end - k - 1) * blockSize + lengths[end - 1];
             try {
-                table.abandon(slot);
-            } finally {
-                lock.unlock();
+                writeSlots(run, k * blockSize, bytes, (long) slots[k] * blockSize);
+                stats.fileWrites.increment();
+            } catch (IOException e) {
+                stats.fillFailures.add(end - k);
+                LOG.log(System.Logger.Level.WARNING, "read cache " + dataFile + ": fill of " + keys[k] + " and " + (end - k - 1)
+                        + " following blocks into slots " + slots[k] + ".." + slots[end - 1] + " (offset " + (long) slots[k] * blockSize
+                        + ") failed: " + e);
+                lock.lock();
+                try {
+                    for (int f = k; f < end; f++) {
+                        table.abandon(slots[f]);
+                        slots[f] = -1;
+                    }
+                } finally {
+                    lock.unlock();
+                }
             }
-            stats.fillFailures.increment();
-            LOG.log(System.Logger.Level.WARNING, "read cache " + dataFile + ": fill of " + key + " into slot " + slot
-                    + " (offset " + (long) slot * blockSize + ") failed: " + e);
-            return;
+            k = end;
         }
+        int filled = 0;
         lock.lock();
         try {
-            System.arraycopy(crcs, 0, pageCrcs, slot * pages, pages);
-            if (table.publish(slot, key, crc, length)) {
-                dirty = true;
+            for (int k = 0; k < n; k++) {
+                if (slots[k] >= 0) {
+                    System.arraycopy(runPageCrcs, k * pages, pageCrcs, slots[k] * pages, pages);
+                    if (table.publish(slots[k], keys[k], crcs[k], lengths[k])) {
+                        dirty = true;
+                    }
+                    filled++;
+                }
             }
         } finally {
             lock.unlock();
         }
-        stats.fills.increment();
+        stats.fills.add(filled);
     }
 
     /** Writes the index if it changed and the persist interval has passed. */
@@ -447,7 +529,14 @@ final class CacheShard {
             persist();
         } finally {
             closed = true;
-            channel.close();
+            try {
+                channel.close();
+            } finally {
+                FileChannel f = fillChannel;
+                if (f != null) {
+                    f.close();
+                }
+            }
         }
     }
 
@@ -460,10 +549,30 @@ final class CacheShard {
         }
     }
 
-    private void writeFully(ByteBuffer buf, long position) throws IOException {
+    /**
+     * Writes {@code length} bytes of {@code run} from {@code from} at file {@code position}: with
+     * O_DIRECT when the shard has it and they lie in a page-aligned direct buffer with room to round
+     * the write up to whole pages (the fill path's run buffers are). The rounding bytes, zeroed
+     * here, stay inside the last slot and past its block's length, so they are never read as data.
+     */
+    private void writeSlots(ByteBuffer run, int from, int length, long position) throws IOException {
+        int padded = (length + PAGE - 1) / PAGE * PAGE;
+        FileChannel direct = fillChannel();
+        if (direct == null || !run.isDirect() || from + padded > run.capacity() || run.alignmentOffset(from, PAGE) != 0) {
+            writeFully(run.duplicate().limit(from + length).position(from), channel(), position);
+            return;
+        }
+        ByteBuffer d = run.duplicate().clear();
+        for (int i = from + length; i < from + padded; i++) {
+            d.put(i, (byte) 0);
+        }
+        writeFully(d.limit(from + padded).position(from), direct, position);
+    }
+
+    private void writeFully(ByteBuffer buf, FileChannel ch, long position) throws IOException {
         long start = position - buf.position();
         while (buf.hasRemaining()) {
-            channel().write(buf, start + buf.position());
+            ch.write(buf, start + buf.position());
         }
     }
 
@@ -485,6 +594,23 @@ final class CacheShard {
                 channel = openChannel();
             }
             return channel;
+        }
+    }
+
+    /** The O_DIRECT channel for fills (null if fills use the page cache), reopened like {@link #channel()}. */
+    private FileChannel fillChannel() throws IOException {
+        FileChannel ch = fillChannel;
+        if (ch == null || ch.isOpen() || closed) {
+            if (closed) {
+                throw new ClosedChannelException();
+            }
+            return ch;
+        }
+        synchronized (this) {
+            if (!fillChannel.isOpen() && !closed) {
+                fillChannel = openFillChannel();
+            }
+            return fillChannel;
         }
     }
 }

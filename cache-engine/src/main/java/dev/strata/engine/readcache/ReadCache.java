@@ -1,6 +1,7 @@
 package dev.strata.engine.readcache;
 
 import dev.strata.engine.util.Crc32c;
+import dev.strata.engine.util.DirectIoMode;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
@@ -37,10 +38,12 @@ public final class ReadCache implements AutoCloseable {
     private final CacheShard[] shards;
     private final ReadCacheStats stats;
     private final ConcurrentHashMap<BlockKey, CompletableFuture<SharedRun.Block>> flights = new ConcurrentHashMap<>();
-    /** Direct scratch blocks for cache-file reads and fills. */
+    /** Direct scratch blocks for cache-file reads. */
     private final RecycledBuffers buffers;
-    /** At most this many consecutive blocks (1 MiB) are read from a cache file with one {@code pread}. */
-    static final int MAX_FILE_READ_BLOCKS = 16;
+    /** At most this many consecutive blocks (1 MiB) are read from, or filled into, a cache file with one {@code pread} or {@code pwrite}. */
+    static final int MAX_FILE_RUN_BLOCKS = 16;
+    /** Direct, page-aligned buffers of {@link #MAX_FILE_RUN_BLOCKS} blocks, one per running fill. */
+    private final RecycledBuffers runBuffers;
     /** Heap buffers of one readahead GET for ranged GETs (docs/read-cache.md, "GET buffers"). */
     private final RecycledBuffers gets;
     private final CacheFiller filler;
@@ -80,6 +83,7 @@ public final class ReadCache implements AutoCloseable {
         this.lockChannel = lockChannel;
         this.dirLock = dirLock;
         this.buffers = new RecycledBuffers(blockSize, 64, true);
+        this.runBuffers = new RecycledBuffers(MAX_FILE_RUN_BLOCKS * blockSize, config.fillThreads(), true);
         // Enough for the readahead GETs in flight of a few streams, the fills queued behind them and the held runs.
         this.gets = new RecycledBuffers(config.readaheadGetBlocks() * blockSize,
                 4 * Math.max(4, config.readaheadGets()) + HeldRuns.capacityFor(config), false);
@@ -119,7 +123,20 @@ public final class ReadCache implements AutoCloseable {
             ch.close();
             throw e;
         }
+        if (config.fillIo() == DirectIoMode.AUTO && !shards[0].directFills()) {
+            LOG.log(System.Logger.Level.WARNING, "read cache " + config.dir() + ": O_DIRECT not available; fills go through the page cache");
+        }
         return new ReadCache(config, stats, shards, headers, ch, lock);
+    }
+
+    /** Whether fills bypass the page cache (O_DIRECT; docs/read-cache.md, "Fills"). */
+    public boolean directFills() {
+        for (CacheShard s : shards) {
+            if (!s.directFills()) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**
@@ -264,7 +281,7 @@ public final class ReadCache implements AutoCloseable {
                 CacheShard shard = shardOf(key);
                 int j = i + 1;
                 if (out.wantsWhole(b)) {
-                    while (j < n && j - i < MAX_FILE_READ_BLOCKS && out.wantsWhole(first + j)) {
+                    while (j < n && j - i < MAX_FILE_RUN_BLOCKS && out.wantsWhole(first + j)) {
                         BlockKey next = obj.block(first + j);
                         if (shardOf(next) != shard || flights.containsKey(next)) {
                             break;
@@ -672,28 +689,22 @@ public final class ReadCache implements AutoCloseable {
             return false;
         }
         boolean queued = filler.submit(() -> {
-            ByteBuffer buf = buffers.take();
+            ByteBuffer run = runBuffers.take();
             try {
-                for (int k = 0; k < count; k++) {
-                    int b = block + k;
-                    int len = obj.blockLength(b, blockSize);
-                    buf.clear();
-                    copier.copy((long) b * blockSize, buf, len);
-                    buf.flip();
-                    int crc = obj.blockCrcs()[b];
-                    if (verify && Crc32c.of(buf, 0, len) != crc) {
-                        // Never cache bytes the object does not hold.
-                        stats.fillFailures.increment();
-                        LOG.log(System.Logger.Level.WARNING, obj.key() + " block " + b + ": uploaded data does not match its CRC; not cached");
-                        continue;
+                // Stretches of consecutive blocks of one shard (a region of 16 blocks is one shard),
+                // each filled with one slot reservation and as few writes as its slots allow.
+                for (int k = 0; k < count; ) {
+                    CacheShard shard = shardOf(obj.block(block + k));
+                    int n = 1;
+                    while (k + n < count && n < MAX_FILE_RUN_BLOCKS && shardOf(obj.block(block + k + n)) == shard) {
+                        n++;
                     }
-                    BlockKey key = obj.block(b);
-                    CacheShard s = shardOf(key);
-                    s.fill(key, crc, buf);
-                    s.maybePersist();
+                    fillStretch(obj, block + k, n, shard, copier, verify, run);
+                    shard.maybePersist();
+                    k += n;
                 }
             } finally {
-                buffers.give(buf);
+                runBuffers.give(run);
                 release.run();
             }
         });
@@ -701,6 +712,30 @@ public final class ReadCache implements AutoCloseable {
             stats.fillsDropped.increment();
         }
         return queued;
+    }
+
+    /** Copies blocks {@code first..first+n-1} into {@code run} back to back and fills them into {@code shard}. */
+    private void fillStretch(CachedObject obj, int first, int n, CacheShard shard, BlockCopier copier, boolean verify, ByteBuffer run) {
+        BlockKey[] keys = new BlockKey[n];
+        int[] crcs = new int[n];
+        int[] lengths = new int[n];
+        run.clear();
+        for (int k = 0; k < n; k++) {
+            int b = first + k;
+            int len = obj.blockLength(b, blockSize);
+            run.position(k * blockSize);
+            copier.copy((long) b * blockSize, run, len);
+            lengths[k] = len;
+            crcs[k] = obj.blockCrcs()[b];
+            if (verify && Crc32c.of(run, k * blockSize, k * blockSize + len) != crcs[k]) {
+                // Never cache bytes the object does not hold.
+                stats.fillFailures.increment();
+                LOG.log(System.Logger.Level.WARNING, obj.key() + " block " + b + ": uploaded data does not match its CRC; not cached");
+                continue;
+            }
+            keys[k] = obj.block(b);
+        }
+        shard.fillRun(keys, crcs, lengths, run);
     }
 
     /** Waits until every queued fill is in the cache (tests, benchmarks, shutdown). */

@@ -1,5 +1,6 @@
 package dev.strata.engine.readcache;
 
+import dev.strata.engine.util.DirectIoMode;
 import java.nio.file.Path;
 import java.time.Duration;
 
@@ -17,10 +18,11 @@ import java.time.Duration;
  * @param fillQueue       fills waiting for a thread; more are dropped
  * @param readaheadGets   ranged GETs a sequential reader keeps in flight ahead of itself (0: no readahead)
  * @param readaheadGetBlocks blocks per readahead GET
+ * @param fillIo          whether fills are written with {@code O_DIRECT} (docs/read-cache.md, "Fills")
  */
 public record ReadCacheConfig(Path dir, long sizeBytes, int shards, int blockSize, int blocksPerRegion,
         EvictionPolicy.Kind policy, Duration persistEvery, int fillThreads, int fillQueue, int readaheadGets,
-        int readaheadGetBlocks) {
+        int readaheadGetBlocks, DirectIoMode fillIo) {
 
     public static final int DEFAULT_BLOCK_SIZE = 64 * 1024;
     static final int DEFAULT_READAHEAD_GETS = 4;
@@ -28,10 +30,10 @@ public record ReadCacheConfig(Path dir, long sizeBytes, int shards, int blockSiz
 
     public ReadCacheConfig {
         if (shards < 1 || blockSize < 4096 || blocksPerRegion < 1 || fillThreads < 1 || fillQueue < 1 || readaheadGets < 0
-                || readaheadGetBlocks < 1) {
+                || readaheadGetBlocks < 1 || fillIo == null) {
             throw new IllegalArgumentException("invalid read cache config for " + dir + ": shards " + shards + ", block size "
                     + blockSize + ", blocks per region " + blocksPerRegion + ", fill threads " + fillThreads + ", fill queue "
-                    + fillQueue + ", readahead " + readaheadGets + " x " + readaheadGetBlocks + " blocks");
+                    + fillQueue + ", readahead " + readaheadGets + " x " + readaheadGetBlocks + " blocks, fill I/O " + fillIo);
         }
         if (sizeBytes / shards / blockSize < 1) {
             throw new IllegalArgumentException("read cache " + dir + ": " + sizeBytes + " bytes is less than one "
@@ -39,11 +41,11 @@ public record ReadCacheConfig(Path dir, long sizeBytes, int shards, int blockSiz
         }
     }
 
-    /** 16 shards (fewer for a cache of fewer than 16 blocks), TinyLFU, index written every 10 s. */
+    /** 16 shards (fewer for a cache of fewer than 16 blocks), TinyLFU, index written every 10 s, O_DIRECT fills where possible. */
     public static ReadCacheConfig defaults(Path dir, long sizeBytes) {
         int shards = (int) Math.max(1, Math.min(16, sizeBytes / DEFAULT_BLOCK_SIZE));
         return new ReadCacheConfig(dir, sizeBytes, shards, DEFAULT_BLOCK_SIZE, 16, EvictionPolicy.Kind.TINY_LFU,
-                Duration.ofSeconds(10), 4, 256, DEFAULT_READAHEAD_GETS, DEFAULT_READAHEAD_GET_BLOCKS);
+                Duration.ofSeconds(10), 4, 256, DEFAULT_READAHEAD_GETS, DEFAULT_READAHEAD_GET_BLOCKS, DirectIoMode.AUTO);
     }
 
     public int slotsPerShard() {
@@ -52,26 +54,31 @@ public record ReadCacheConfig(Path dir, long sizeBytes, int shards, int blockSiz
 
     public ReadCacheConfig withShards(int v) {
         return new ReadCacheConfig(dir, sizeBytes, v, blockSize, blocksPerRegion, policy, persistEvery, fillThreads,
-                fillQueue, readaheadGets, readaheadGetBlocks);
+                fillQueue, readaheadGets, readaheadGetBlocks, fillIo);
     }
 
     public ReadCacheConfig withPolicy(EvictionPolicy.Kind v) {
         return new ReadCacheConfig(dir, sizeBytes, shards, blockSize, blocksPerRegion, v, persistEvery, fillThreads,
-                fillQueue, readaheadGets, readaheadGetBlocks);
+                fillQueue, readaheadGets, readaheadGetBlocks, fillIo);
     }
 
     public ReadCacheConfig withPersistEvery(Duration v) {
         return new ReadCacheConfig(dir, sizeBytes, shards, blockSize, blocksPerRegion, policy, v, fillThreads,
-                fillQueue, readaheadGets, readaheadGetBlocks);
+                fillQueue, readaheadGets, readaheadGetBlocks, fillIo);
     }
 
     public ReadCacheConfig withFillQueue(int v) {
         return new ReadCacheConfig(dir, sizeBytes, shards, blockSize, blocksPerRegion, policy, persistEvery, fillThreads, v,
-                readaheadGets, readaheadGetBlocks);
+                readaheadGets, readaheadGetBlocks, fillIo);
     }
 
     public ReadCacheConfig withReadahead(int gets, int getBlocks) {
         return new ReadCacheConfig(dir, sizeBytes, shards, blockSize, blocksPerRegion, policy, persistEvery, fillThreads, fillQueue,
-                gets, getBlocks);
+                gets, getBlocks, fillIo);
+    }
+
+    public ReadCacheConfig withFillIo(DirectIoMode v) {
+        return new ReadCacheConfig(dir, sizeBytes, shards, blockSize, blocksPerRegion, policy, persistEvery, fillThreads, fillQueue,
+                readaheadGets, readaheadGetBlocks, v);
     }
 }

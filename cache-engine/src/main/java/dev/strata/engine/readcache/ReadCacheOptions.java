@@ -1,5 +1,7 @@
 package dev.strata.engine.readcache;
 
+import dev.strata.engine.util.DirectIoMode;
+
 /**
  * The read cache settings a volume is opened with (part of {@code VolumeOptions}). The cache is
  * per node: the engine opens it with the settings of the first volume that asks for one.
@@ -7,14 +9,25 @@ package dev.strata.engine.readcache;
  * @param sizeBytes total cache size; 0 disables the cache
  * @param shards    independent shards
  * @param policy    eviction policy (chosen by measurement: docs/read-cache.md)
+ * @param fillIo    whether fills bypass the page cache ({@code O_DIRECT}; docs/read-cache.md, "Fills")
  */
-public record ReadCacheOptions(long sizeBytes, int shards, EvictionPolicy.Kind policy) {
+public record ReadCacheOptions(long sizeBytes, int shards, EvictionPolicy.Kind policy, DirectIoMode fillIo) {
     public static final long DEFAULT_SIZE = 1L << 30;
 
     public ReadCacheOptions {
-        if (sizeBytes < 0 || shards < 1 || policy == null) {
-            throw new IllegalArgumentException("invalid read cache options: size " + sizeBytes + ", shards " + shards + ", policy " + policy);
+        if (sizeBytes < 0 || shards < 1 || policy == null || fillIo == null) {
+            throw new IllegalArgumentException("invalid read cache options: size " + sizeBytes + ", shards " + shards + ", policy " + policy
+                    + ", fill I/O " + fillIo);
         }
+    }
+
+    /** Fills with O_DIRECT where the filesystem allows it. */
+    public ReadCacheOptions(long sizeBytes, int shards, EvictionPolicy.Kind policy) {
+        this(sizeBytes, shards, policy, DirectIoMode.AUTO);
+    }
+
+    public ReadCacheOptions withFillIo(DirectIoMode v) {
+        return new ReadCacheOptions(sizeBytes, shards, policy, v);
     }
 
     public static ReadCacheOptions defaults() {
@@ -32,6 +45,6 @@ public record ReadCacheOptions(long sizeBytes, int shards, EvictionPolicy.Kind p
     /** The cache's configuration in {@code dir}: enough slots for at least one block per shard. */
     public ReadCacheConfig toConfig(java.nio.file.Path dir) {
         long size = Math.max(sizeBytes, (long) shards * ReadCacheConfig.DEFAULT_BLOCK_SIZE);
-        return ReadCacheConfig.defaults(dir, size).withShards(shards).withPolicy(policy);
+        return ReadCacheConfig.defaults(dir, size).withShards(shards).withPolicy(policy).withFillIo(fillIo);
     }
 }

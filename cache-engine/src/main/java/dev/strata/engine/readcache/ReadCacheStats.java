@@ -34,6 +34,8 @@ public final class ReadCacheStats {
     public final LongAdder indexWrites = new LongAdder();
     /** {@code pread}s of the cache files by hits (one per block, or one per run of consecutive slots). */
     public final LongAdder fileReads = new LongAdder();
+    /** Writes of fills into the cache files (one per stretch of consecutive slots a run was filled into). */
+    public final LongAdder fileWrites = new LongAdder();
     /** Cached blocks dropped because their object was deleted ({@link ReadCache#forgetObject}). */
     public final LongAdder forgotten = new LongAdder();
 
@@ -44,7 +46,7 @@ public final class ReadCacheStats {
                 + " heldRunHits=" + heldRunHits.sum() + " headerHits=" + headerHits.sum() + " headerMisses=" + headerMisses.sum()
                 + " fills=" + fills.sum() + " fillFailures=" + fillFailures.sum() + " fillsDropped=" + fillsDropped.sum()
                 + " corruptBlocks=" + corruptBlocks.sum() + " bucketGets=" + bucketGets.sum() + " bucketBytes="
-                + bucketBytes.sum() + " indexWrites=" + indexWrites.sum() + " fileReads=" + fileReads.sum()
+                + bucketBytes.sum() + " indexWrites=" + indexWrites.sum() + " fileReads=" + fileReads.sum() + " fileWrites=" + fileWrites.sum()
                 + " forgotten=" + forgotten.sum();
     }
 }

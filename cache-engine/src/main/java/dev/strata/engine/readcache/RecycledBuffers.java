@@ -9,7 +9,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * blocks for cache-file I/O, heap buffers for ranged GETs (a 1 MiB heap array per GET is a
  * humongous object in G1, and GC pauses stalled cold reads). Thread-locals would not do: NBD
  * requests run on short-lived virtual threads. A buffer is owned by whoever took it until it is
- * given back; at most {@code retain} are kept.
+ * given back; at most {@code retain} are kept. Direct buffers start on a page boundary, so that
+ * fills can write them with O_DIRECT.
  */
 final class RecycledBuffers {
     private final int size;
@@ -31,7 +32,8 @@ final class RecycledBuffers {
     ByteBuffer take() {
         ByteBuffer b = free.poll();
         if (b == null) {
-            return direct ? ByteBuffer.allocateDirect(size) : ByteBuffer.allocate(size);
+            return direct ? ByteBuffer.allocateDirect(size + CacheShard.PAGE).alignedSlice(CacheShard.PAGE).limit(size).slice()
+                    : ByteBuffer.allocate(size);
         }
         kept.decrementAndGet();
         return b.clear();

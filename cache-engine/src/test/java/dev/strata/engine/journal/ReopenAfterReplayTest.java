@@ -1,5 +1,7 @@
 package dev.strata.engine.journal;
 
+import dev.strata.engine.util.DirectIoMode;
+
 import static dev.strata.engine.journal.JournalTestSupport.*;
 import static org.junit.jupiter.api.Assertions.*;
 

@@ -308,7 +308,7 @@ class RandomHistoryMatchesReferenceTest {
                             .maxSegments(4 + rnd.nextInt(6))
                             .maxEntryDataBytes(16 * 1024 * (1 + rnd.nextInt(4)))
                             .syncInterval(Duration.ofMillis(rnd.nextBoolean() ? 2 : 1000))
-                            .directIo(dev.strata.engine.journal.DirectIoMode.OFF)
+                            .directIo(dev.strata.engine.util.DirectIoMode.OFF)
                             .build())
                     .withReadCache(smallReadCache(seed))
                     .withGc(gcOptions(seed));

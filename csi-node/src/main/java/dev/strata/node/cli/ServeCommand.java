@@ -1,6 +1,7 @@
 package dev.strata.node.cli;
 
 import dev.strata.engine.objectlog.VolumeKeys;
+import dev.strata.engine.util.DirectIoMode;
 import dev.strata.engine.volume.LogStructuredVolume;
 import dev.strata.engine.volume.StrataEngine;
 import dev.strata.engine.volume.VolumeOptions;
@@ -30,7 +31,7 @@ final class ServeCommand {
     static {
         Set<String> f = new HashSet<>(StoreSettings.FLAGS);
         f.addAll(Set.of("volume", "size", "socket", "listen", "flush-mode", "control", "coalescer",
-                "large-write-bypass"));
+                "large-write-bypass", "cache-fill-io"));
         FLAGS = Set.copyOf(f);
         Set<String> s = new HashSet<>(StoreSettings.SWITCHES);
         s.addAll(Set.of("take-over", "no-socket"));
@@ -72,6 +73,16 @@ final class ServeCommand {
         }
         if (args.has("large-write-bypass")) {
             options = options.withLargeWriteBypass(sizeOrOff(args, "large-write-bypass", "", 32 << 20, "32MiB"));
+        }
+        if (args.has("cache-fill-io")) {
+            String io = args.get("cache-fill-io", "auto");
+            DirectIoMode fillIo = switch (io) {
+                case "auto" -> DirectIoMode.AUTO;
+                case "on" -> DirectIoMode.ON;
+                case "off" -> DirectIoMode.OFF;
+                default -> throw new Args.UsageException("--cache-fill-io: 'auto', 'on' or 'off', not '" + io + "'");
+            };
+            options = options.withReadCache(options.readCache().withFillIo(fillIo));
         }
         // Every argument is checked before this point: nothing is created for a command-line mistake.
         // The handlers go in before the volume opens, so a SIGTERM during the open still ends in a clean close.
