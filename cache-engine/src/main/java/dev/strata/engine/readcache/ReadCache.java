@@ -119,6 +119,15 @@ public final class ReadCache implements AutoCloseable {
             }
             headers = HeaderCache.open(config.dir().resolve("headers"), headerBytesFor(config));
         } catch (IOException | RuntimeException e) {
+            for (CacheShard opened : shards) {
+                if (opened != null) {
+                    try {
+                        opened.close(); // nothing to persist yet: closes its files
+                    } catch (IOException suppressed) {
+                        e.addSuppressed(suppressed);
+                    }
+                }
+            }
             lock.release();
             ch.close();
             throw e;
