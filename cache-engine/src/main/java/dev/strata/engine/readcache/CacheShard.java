@@ -373,18 +373,44 @@ final class CacheShard {
      * zeroed in it.
      */
     void fillRun(BlockKey[] keys, int[] crcs, int[] lengths, ByteBuffer run) {
-        int n = keys.length;
+        if (!fillRange(keys, crcs, lengths, run, 0, keys.length, true)) {
+            // The run is longer than what the shard can evict (a tiny shard): fill block after block,
+            // each evicting the one before if it must, so the newest blocks are the ones kept.
+            for (int k = 0; k < keys.length; k++) {
+                fillRange(keys, crcs, lengths, run, k, k + 1, false);
+            }
+        }
+    }
+
+    /**
+     * Fills blocks {@code from..to-1} of the run. With {@code allOrRetry}, gives up (false, nothing
+     * reserved) if a block after the first reserved one finds nothing to evict.
+     */
+    private boolean fillRange(BlockKey[] keys, int[] crcs, int[] lengths, ByteBuffer run, int from, int to, boolean allOrRetry) {
+        int n = to;
         int[] slots = new int[n];
+        java.util.Arrays.fill(slots, -1);
         lock.lock();
         try {
-            for (int k = 0; k < n; k++) {
-                slots[k] = keys[k] == null ? -1 : Math.max(-1, table.reserve(keys[k]));
+            boolean reserved = false;
+            for (int k = from; k < n; k++) {
+                int slot = keys[k] == null ? -1 : table.reserve(keys[k]);
+                if (slot == SlotTable.NO_ROOM && reserved && allOrRetry) {
+                    for (int f = from; f < k; f++) {
+                        if (slots[f] >= 0) {
+                            table.abandon(slots[f]);
+                        }
+                    }
+                    return false;
+                }
+                slots[k] = Math.max(-1, slot);
+                reserved |= slot >= 0;
             }
         } finally {
             lock.unlock();
         }
         int[] runPageCrcs = new int[n * pages];
-        for (int k = 0; k < n; k++) {
+        for (int k = from; k < n; k++) {
             if (slots[k] >= 0) {
                 int from = k * blockSize;
                 for (int p = 0; p * PAGE < lengths[k]; p++) {
@@ -392,7 +418,7 @@ final class CacheShard {
                 }
             }
         }
-        for (int k = 0; k < n; ) {
+        for (int k = from; k < n; ) {
             if (slots[k] < 0) {
                 k++;
                 continue;
@@ -425,7 +451,7 @@ final class CacheShard {
         int filled = 0;
         lock.lock();
         try {
-            for (int k = 0; k < n; k++) {
+            for (int k = from; k < n; k++) {
                 if (slots[k] >= 0) {
                     System.arraycopy(runPageCrcs, k * pages, pageCrcs, slots[k] * pages, pages);
                     if (table.publish(slots[k], keys[k], crcs[k], lengths[k])) {
@@ -438,6 +464,7 @@ final class CacheShard {
             lock.unlock();
         }
         stats.fills.add(filled);
+        return true;
     }
 
     /** Writes the index if it changed and the persist interval has passed. */
