@@ -373,9 +373,10 @@ final class CacheShard {
      * zeroed in it.
      */
     void fillRun(BlockKey[] keys, int[] crcs, int[] lengths, ByteBuffer run) {
-        if (!fillRange(keys, crcs, lengths, run, 0, keys.length, true)) {
-            // The run is longer than what the shard can evict (a tiny shard): fill block after block,
-            // each evicting the one before if it must, so the newest blocks are the ones kept.
+        // A tiny shard (a few slots, tests) fills block after block, each evicting the one before if
+        // it must, so the newest blocks are the ones kept; so does a run longer than what the shard
+        // can evict right now.
+        if (geometry.slots() < 4 * keys.length || !fillRange(keys, crcs, lengths, run, 0, keys.length, true)) {
             for (int k = 0; k < keys.length; k++) {
                 fillRange(keys, crcs, lengths, run, k, k + 1, false);
             }
@@ -412,9 +413,9 @@ final class CacheShard {
         int[] runPageCrcs = new int[n * pages];
         for (int k = from; k < n; k++) {
             if (slots[k] >= 0) {
-                int from = k * blockSize;
+                int at = k * blockSize;
                 for (int p = 0; p * PAGE < lengths[k]; p++) {
-                    runPageCrcs[k * pages + p] = Crc32c.of(run, from + p * PAGE, from + Math.min(lengths[k], (p + 1) * PAGE));
+                    runPageCrcs[k * pages + p] = Crc32c.of(run, at + p * PAGE, at + Math.min(lengths[k], (p + 1) * PAGE));
                 }
             }
         }

@@ -138,7 +138,7 @@ public final class ReadCache implements AutoCloseable {
         return new ReadCache(config, stats, shards, headers, ch, lock);
     }
 
-    /** Whether fills bypass the page cache (O_DIRECT; docs/read-cache.md, "Fills"). */
+    /** Whether fills bypass the page cache (O_DIRECT; docs/read-cache.md, "Fills bypass the page cache"). */
     public boolean directFills() {
         for (CacheShard s : shards) {
             if (!s.directFills()) {

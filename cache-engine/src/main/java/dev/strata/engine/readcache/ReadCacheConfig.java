@@ -18,7 +18,7 @@ import java.time.Duration;
  * @param fillQueue       fills waiting for a thread; more are dropped
  * @param readaheadGets   ranged GETs a sequential reader keeps in flight ahead of itself (0: no readahead)
  * @param readaheadGetBlocks blocks per readahead GET
- * @param fillIo          whether fills are written with {@code O_DIRECT} (docs/read-cache.md, "Fills")
+ * @param fillIo          whether fills are written with {@code O_DIRECT} (docs/read-cache.md, "Fills bypass the page cache")
  */
 public record ReadCacheConfig(Path dir, long sizeBytes, int shards, int blockSize, int blocksPerRegion,
         EvictionPolicy.Kind policy, Duration persistEvery, int fillThreads, int fillQueue, int readaheadGets,

@@ -9,7 +9,7 @@ import dev.strata.engine.util.DirectIoMode;
  * @param sizeBytes total cache size; 0 disables the cache
  * @param shards    independent shards
  * @param policy    eviction policy (chosen by measurement: docs/read-cache.md)
- * @param fillIo    whether fills bypass the page cache ({@code O_DIRECT}; docs/read-cache.md, "Fills")
+ * @param fillIo    whether fills bypass the page cache ({@code O_DIRECT}; docs/read-cache.md, "Fills bypass the page cache")
  */
 public record ReadCacheOptions(long sizeBytes, int shards, EvictionPolicy.Kind policy, DirectIoMode fillIo) {
     public static final long DEFAULT_SIZE = 1L << 30;
