@@ -1,8 +1,7 @@
 package dev.strata.engine.journal;
 
-import dev.strata.engine.util.DirectIoMode;
-
 import dev.strata.engine.pacing.PacingPolicy;
+import dev.strata.engine.util.DirectIoMode;
 import java.time.Duration;
 import java.util.Objects;
 

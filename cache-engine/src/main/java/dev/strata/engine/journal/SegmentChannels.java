@@ -1,10 +1,9 @@
 package dev.strata.engine.journal;
 
-import dev.strata.engine.util.DirectIoMode;
-
 import dev.strata.engine.pacing.LinuxFileHints;
 import dev.strata.engine.pacing.PacingPolicy;
 import dev.strata.engine.pacing.WritebackPacer;
+import dev.strata.engine.util.DirectIoMode;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.OpenOption;
@@ -22,8 +21,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
  */
 final class SegmentChannels {
     private static final System.Logger LOG = System.getLogger(SegmentChannels.class.getName());
-
-    static final OpenOption DIRECT = DirectIoMode.OPEN_OPTION;
 
     private final Path dir;
     private final DirectIoMode mode;
@@ -85,7 +82,7 @@ final class SegmentChannels {
             return new Opened(opener.open(file, options.toArray(OpenOption[]::new)), false);
         }
         List<OpenOption> withDirect = new ArrayList<>(options);
-        withDirect.add(DIRECT);
+        withDirect.add(DirectIoMode.OPEN_OPTION);
         try {
             return new Opened(opener.open(file, withDirect.toArray(OpenOption[]::new)), true);
         } catch (IOException | UnsupportedOperationException e) {
@@ -98,19 +95,6 @@ final class SegmentChannels {
                         dir, String.valueOf(e));
             }
             return new Opened(opener.open(file, options.toArray(OpenOption[]::new)), false);
-        }
-    }
-
-    /** Whether O_DIRECT works in {@code dir} (tries to create and open a probe file). For tests and diagnostics. */
-    static boolean directIoSupported(Path dir) {
-        Path probe = dir.resolve(".direct-probe.tmp");
-        try (FileChannel ch = FileChannel.open(probe,
-                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE,
-                java.nio.file.StandardOpenOption.DELETE_ON_CLOSE, DIRECT)) {
-            ch.write(JournalFormat.alignedBuffer(JournalFormat.BLOCK), 0);
-            return true;
-        } catch (IOException | UnsupportedOperationException e) {
-            return false;
         }
     }
 }

@@ -23,7 +23,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * write the index file.
  *
  * <p>Fills are written with {@code O_DIRECT} through {@link #fillChannel} where the mode and the
- * filesystem allow it (docs/read-cache.md, "Fills"); reads always go through the page cache
+ * filesystem allow it (docs/read-cache.md, "Fills bypass the page cache"); reads always go through the page cache
  * ({@link #channel}). The kernel keeps the two coherent: a direct write drops the cached pages
  * of its range.
  */
@@ -388,13 +388,12 @@ final class CacheShard {
      * reserved) if a block after the first reserved one finds nothing to evict.
      */
     private boolean fillRange(BlockKey[] keys, int[] crcs, int[] lengths, ByteBuffer run, int from, int to, boolean allOrRetry) {
-        int n = to;
-        int[] slots = new int[n];
+        int[] slots = new int[to];
         java.util.Arrays.fill(slots, -1);
         lock.lock();
         try {
             boolean reserved = false;
-            for (int k = from; k < n; k++) {
+            for (int k = from; k < to; k++) {
                 int slot = keys[k] == null ? -1 : table.reserve(keys[k]);
                 if (slot == SlotTable.NO_ROOM && reserved && allOrRetry) {
                     for (int f = from; f < k; f++) {
@@ -410,8 +409,8 @@ final class CacheShard {
         } finally {
             lock.unlock();
         }
-        int[] runPageCrcs = new int[n * pages];
-        for (int k = from; k < n; k++) {
+        int[] runPageCrcs = new int[to * pages];
+        for (int k = from; k < to; k++) {
             if (slots[k] >= 0) {
                 int at = k * blockSize;
                 for (int p = 0; p * PAGE < lengths[k]; p++) {
@@ -419,13 +418,13 @@ final class CacheShard {
                 }
             }
         }
-        for (int k = from; k < n; ) {
+        for (int k = from; k < to; ) {
             if (slots[k] < 0) {
                 k++;
                 continue;
             }
             int end = k + 1;
-            while (end < n && slots[end] == slots[end - 1] + 1 && lengths[end - 1] == blockSize) {
+            while (end < to && slots[end] == slots[end - 1] + 1 && lengths[end - 1] == blockSize) {
                 end++;
             }
             int bytes = (end - k - 1) * blockSize + lengths[end - 1];
@@ -452,7 +451,7 @@ final class CacheShard {
         int filled = 0;
         lock.lock();
         try {
-            for (int k = from; k < n; k++) {
+            for (int k = from; k < to; k++) {
                 if (slots[k] >= 0) {
                     System.arraycopy(runPageCrcs, k * pages, pageCrcs, slots[k] * pages, pages);
                     if (table.publish(slots[k], keys[k], crcs[k], lengths[k])) {

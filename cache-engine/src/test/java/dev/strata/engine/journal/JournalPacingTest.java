@@ -1,7 +1,5 @@
 package dev.strata.engine.journal;
 
-import dev.strata.engine.util.DirectIoMode;
-
 import static dev.strata.engine.journal.JournalTestSupport.*;
 import static org.junit.jupiter.api.Assertions.*;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -9,6 +7,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import dev.strata.engine.pacing.LinuxFileHints;
 import dev.strata.engine.pacing.PacingPolicy;
 import dev.strata.engine.pacing.PageCacheProbe;
+import dev.strata.engine.util.DirectIoMode;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;

@@ -1,11 +1,10 @@
 package dev.strata.engine.journal;
 
-import dev.strata.engine.util.DirectIoMode;
-
 import static dev.strata.engine.journal.JournalTestSupport.*;
 import static org.junit.jupiter.api.Assertions.*;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.strata.engine.util.DirectIoMode;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -24,7 +23,7 @@ class JournalRoundTripTest {
     @EnumSource(value = DirectIoMode.class, names = {"OFF", "ON", "AUTO"})
     void recordsOfMixedKindsAndSizesReplayExactlyInOrderAcrossSegments(DirectIoMode mode) throws Exception {
         if (mode == DirectIoMode.ON) {
-            assumeTrue(SegmentChannels.directIoSupported(dir), "filesystem of " + dir + " refuses O_DIRECT");
+            assumeTrue(DirectIoMode.supportedIn(dir), "filesystem of " + dir + " refuses O_DIRECT");
         }
         Random rnd = new Random(42);
         List<Rec> expected = new ArrayList<>();

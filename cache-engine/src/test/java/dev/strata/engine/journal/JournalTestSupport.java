@@ -1,10 +1,9 @@
 package dev.strata.engine.journal;
 
-import dev.strata.engine.util.DirectIoMode;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.strata.engine.pacing.PacingPolicy;
+import dev.strata.engine.util.DirectIoMode;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;

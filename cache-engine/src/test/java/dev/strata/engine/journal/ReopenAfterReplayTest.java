@@ -1,10 +1,9 @@
 package dev.strata.engine.journal;
 
-import dev.strata.engine.util.DirectIoMode;
-
 import static dev.strata.engine.journal.JournalTestSupport.*;
 import static org.junit.jupiter.api.Assertions.*;
 
+import dev.strata.engine.util.DirectIoMode;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;

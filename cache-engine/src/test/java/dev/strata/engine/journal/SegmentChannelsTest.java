@@ -1,9 +1,8 @@
 package dev.strata.engine.journal;
 
-import dev.strata.engine.util.DirectIoMode;
-
 import static org.junit.jupiter.api.Assertions.*;
 
+import dev.strata.engine.util.DirectIoMode;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
@@ -24,7 +23,7 @@ class SegmentChannelsTest {
     Path dir;
 
     private static final SegmentChannels.Opener REFUSES_DIRECT = (file, options) -> {
-        if (Arrays.asList(options).contains(SegmentChannels.DIRECT)) {
+        if (Arrays.asList(options).contains(DirectIoMode.OPEN_OPTION)) {
             throw new IOException(file + ": Invalid argument (EINVAL)");
         }
         return FileChannel.open(file, options);
@@ -79,7 +78,7 @@ class SegmentChannelsTest {
     @Test
     void offNeverAsksForDirect() throws Exception {
         SegmentChannels.Opener noDirect = (file, options) -> {
-            assertFalse(Arrays.asList(options).contains(SegmentChannels.DIRECT));
+            assertFalse(Arrays.asList(options).contains(DirectIoMode.OPEN_OPTION));
             return FileChannel.open(file, options);
         };
         try (FileChannel ch = new SegmentChannels(dir, DirectIoMode.OFF, noDirect).open(dir.resolve("f"), RW).channel()) {
@@ -100,7 +99,7 @@ class SegmentChannelsTest {
 
     @Test
     void directIoIsUsedWhereTheFilesystemAllowsIt() throws Exception {
-        org.junit.jupiter.api.Assumptions.assumeTrue(SegmentChannels.directIoSupported(dir));
+        org.junit.jupiter.api.Assumptions.assumeTrue(DirectIoMode.supportedIn(dir));
         SegmentChannels channels = new SegmentChannels(dir, DirectIoMode.AUTO);
         try (SegmentFile s = SegmentFile.create(dir, 0, "vol", 64 << 10, channels)) {
             assertTrue(s.direct());

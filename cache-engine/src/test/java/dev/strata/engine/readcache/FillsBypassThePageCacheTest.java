@@ -34,15 +34,8 @@ class FillsBypassThePageCacheTest {
     Path tmp;
 
     @BeforeEach
-    void needsODirect() throws IOException {
-        Path probe = Files.createDirectories(tmp.resolve("probe")).resolve("f");
-        boolean works;
-        try (FileChannel ch = FileChannel.open(probe, StandardOpenOption.CREATE, StandardOpenOption.WRITE, DirectIoMode.OPEN_OPTION)) {
-            ch.write(ByteBuffer.allocateDirect(2 * 4096).alignedSlice(4096), 0);
-            works = true;
-        } catch (IOException | UnsupportedOperationException e) {
-            works = false;
-        }
+    void needsODirect() {
+        boolean works = DirectIoMode.supportedIn(tmp);
         if (!works) {
             System.err.println("SKIPPED FillsBypassThePageCacheTest: the filesystem of " + tmp + " refuses O_DIRECT");
         }
