@@ -3,7 +3,10 @@
 # The same fio workloads (ioengine=nbd, one connection, Unix socket) against three servers in one
 # run, alternating their order each repetition:
 #   strata   `strata serve` (the built jars, as ./strata runs them) on a fresh --dir (local
-#            directory object store + journal on this disk)
+#            directory object store + journal on this disk), its read cache as large as the
+#            volume (STRATA_SERVE_OPTS, default --cache-size 4GiB): the fill and the random writes
+#            leave ~3.5 GB of objects in which the region's live 4 KiB pieces are scattered, so the
+#            default 1 GiB cache cannot hold what the "warm" read reads (docs/benchmarks.md)
 #   qemunbd  qemu-nbd --cache=none --aio=native -f raw on a preallocated raw file on the same disk
 #   nbdkit   nbdkit memory (RAM: the ceiling of the protocol path, no storage)
 # Workloads (each --runtime seconds, time based, over the first REGION of the volume):
@@ -14,11 +17,13 @@
 # Each run prints one line: run=N SERVER_WORKLOAD_iops=... _MBps=... _p50us=... _p99us=... (clat),
 # then bench/summarize.py gives median/min/max and the per-run ratios strata/qemunbd, strata/nbdkit.
 #   bench/nbd.sh [REPS=3] [RUNTIME=15] [REGION_MIB=1024] [WORKDIR=bench/results/nbd-work]
-# STRATA_JAVA_OPTS adds JVM options to the serve process (e.g. -XX:StartFlightRecording=...).
+# STRATA_JAVA_OPTS adds JVM options to the serve process (e.g. -XX:StartFlightRecording=...);
+# STRATA_SERVE_OPTS replaces its extra serve options (e.g. "" for the default cache size).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 REPS="${1:-3}"; RUNTIME="${2:-15}"; REGION="${3:-1024}"; WORK="${4:-$ROOT/bench/results/nbd-work}"
 VOLSIZE=4G
+SERVE_OPTS="${STRATA_SERVE_OPTS---cache-size $VOLSIZE}"
 . "$ROOT/bench/lib.sh"
 find_java
 for t in fio qemu-nbd nbdkit nbdinfo; do
@@ -48,7 +53,7 @@ start_server() { # SERVER -> sets URI, SERVER_PID
       # shellcheck disable=SC2086
       "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -XX:+UseZGC ${STRATA_JAVA_OPTS:-} \
         -cp "$JAR:$ROOT/csi-node/target/lib/*" dev.strata.node.cli.StrataMain \
-        serve --dir "$WORK/strata" --volume vol --size "$VOLSIZE" --socket "$WORK/strata.sock" \
+        serve --dir "$WORK/strata" --volume vol --size "$VOLSIZE" --socket "$WORK/strata.sock" $SERVE_OPTS \
         > "$WORK/strata.out" 2> "$WORK/strata.err" &
       SERVER_PID=$!
       URI="nbd+unix:///vol?socket=$WORK/strata.sock" ;;
@@ -110,6 +115,7 @@ measure() { # SERVER -> FIG: key=value figures for every workload
 {
   echo "# bench/nbd.sh $REPS $RUNTIME $REGION  ($(date -u +%FT%TZ), $(nproc) CPUs, $(uname -r))"
   echo "# $(fio --version), $(qemu-nbd --version | head -1), $(nbdkit --version), $("$JAVA_HOME/bin/java" -version 2>&1 | head -1)"
+  echo "# strata serve options: $SERVE_OPTS"
   echo "# git $(cd "$ROOT" && git rev-parse --short HEAD)$(cd "$ROOT" && git diff --quiet HEAD -- csi-node cache-engine || echo +dirty)"
 } | tee -a "$out"
 servers=(strata qemunbd nbdkit)

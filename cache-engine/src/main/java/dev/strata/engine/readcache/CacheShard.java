@@ -22,10 +22,13 @@ import java.util.concurrent.locks.ReentrantLock;
  * reader holds a pin, so the two never overlap. {@link #persistLock} lets one thread at a time
  * write the index file.
  *
- * <p>Fills are written with {@code O_DIRECT} through {@link #fillChannel} where the mode and the
- * filesystem allow it (docs/read-cache.md, "Fills bypass the page cache"); reads always go through the page cache
- * ({@link #channel}). The kernel keeps the two coherent: a direct write drops the cached pages
- * of its range.
+ * <p>Streaming I/O — readahead fills, reads of whole blocks — uses {@code O_DIRECT} through
+ * {@link #directChannel} where the mode and the filesystem allow it; the rest (fills of uploads
+ * and of random misses, reads of parts of blocks) goes through the page cache ({@link #channel}):
+ * docs/read-cache.md, "Streaming I/O bypasses the page cache". Direct reads need page-aligned
+ * memory: a caller's buffer that is not is read through a {@link #bounce} buffer and copied. The
+ * kernel keeps the two channels coherent (a direct read writes dirty cached pages back first, a
+ * direct write drops the cached pages of its range); a page it could not drop would fail its CRC.
  */
 final class CacheShard {
     private static final System.Logger LOG = System.getLogger(CacheShard.class.getName());
@@ -59,13 +62,15 @@ final class CacheShard {
     /** Guarded by lock: the table changed since the index file was last written. */
     private boolean dirty;
     private volatile FileChannel channel;
-    private final DirectIoMode fillIo;
-    /** The data file opened with O_DIRECT for fills; null: fills go through {@link #channel}. */
-    private volatile FileChannel fillChannel;
+    private final DirectIoMode directIo;
+    /** The data file opened with O_DIRECT; null: it is read and written through {@link #channel}. */
+    private volatile FileChannel directChannel;
+    /** Page-aligned direct buffers of {@link ReadCache#MAX_FILE_RUN_BLOCKS} blocks, for direct reads into a caller's unaligned buffer. */
+    private final RecycledBuffers bounce;
     private volatile boolean closed;
     private volatile long lastPersistNanos = System.nanoTime();
 
-    private CacheShard(ReadCacheConfig c, int number, ReadCacheStats stats) {
+    private CacheShard(ReadCacheConfig c, int number, ReadCacheStats stats, RecycledBuffers bounce) {
         this.number = number;
         this.blockSize = c.blockSize();
         this.dataFile = c.dir().resolve(String.format("shard-%02d.data", number));
@@ -76,15 +81,20 @@ final class CacheShard {
         this.table = new SlotTable(c.slotsPerShard(), c.policy().create(c.slotsPerShard(), number));
         this.pages = pagesPerBlock(blockSize);
         this.pageCrcs = new int[c.slotsPerShard() * pages];
-        this.fillIo = c.fillIo();
+        this.directIo = c.directIo();
+        this.bounce = bounce;
     }
 
-    /** Opens (or creates) the shard's files and loads its persisted index if it is valid for this geometry. */
-    static CacheShard open(ReadCacheConfig c, int number, ReadCacheStats stats) throws IOException {
-        CacheShard s = new CacheShard(c, number, stats);
+    /**
+     * Opens (or creates) the shard's files and loads its persisted index if it is valid for this
+     * geometry. {@code bounce}: page-aligned direct buffers of at least
+     * {@link ReadCache#MAX_FILE_RUN_BLOCKS} blocks (shared with the cache's fills).
+     */
+    static CacheShard open(ReadCacheConfig c, int number, ReadCacheStats stats, RecycledBuffers bounce) throws IOException {
+        CacheShard s = new CacheShard(c, number, stats, bounce);
         s.channel = s.openChannel();
         try {
-            s.fillChannel = s.openFillChannel();
+            s.directChannel = s.openDirectChannel();
         } catch (IOException e) {
             s.channel.close();
             throw e;
@@ -104,35 +114,35 @@ final class CacheShard {
     }
 
     /**
-     * The data file opened with O_DIRECT, or null where fills go through the page cache: mode
+     * The data file opened with O_DIRECT, or null where it goes through the page cache: mode
      * OFF, a block size that is not a whole number of pages (slots would not be aligned), or (mode
      * AUTO) a filesystem that refuses O_DIRECT, such as tmpfs.
      */
-    private FileChannel openFillChannel() throws IOException {
-        if (fillIo == DirectIoMode.OFF) {
+    private FileChannel openDirectChannel() throws IOException {
+        if (directIo == DirectIoMode.OFF) {
             return null;
         }
         if (blockSize % PAGE != 0) {
-            if (fillIo == DirectIoMode.ON) {
+            if (directIo == DirectIoMode.ON) {
                 throw new IOException("read cache " + dataFile + ": block size " + blockSize + " is not a multiple of " + PAGE
-                        + ", so fills cannot use O_DIRECT (fill I/O ON)");
+                        + ", so the cache files cannot use O_DIRECT (direct I/O ON)");
             }
             return null;
         }
         try {
-            return FileChannel.open(dataFile, StandardOpenOption.WRITE, DirectIoMode.OPEN_OPTION);
+            return FileChannel.open(dataFile, StandardOpenOption.READ, StandardOpenOption.WRITE, DirectIoMode.OPEN_OPTION);
         } catch (IOException | UnsupportedOperationException e) {
-            if (fillIo == DirectIoMode.ON) {
-                throw new IOException("read cache " + dataFile + ": cannot open with O_DIRECT (fill I/O ON)", e);
+            if (directIo == DirectIoMode.ON) {
+                throw new IOException("read cache " + dataFile + ": cannot open with O_DIRECT (direct I/O ON)", e);
             }
-            LOG.log(System.Logger.Level.DEBUG, "read cache " + dataFile + ": O_DIRECT not available (" + e + "); fills use the page cache");
+            LOG.log(System.Logger.Level.DEBUG, "read cache " + dataFile + ": O_DIRECT not available (" + e + "); using the page cache");
             return null;
         }
     }
 
-    /** Whether fills bypass the page cache (O_DIRECT). */
-    boolean directFills() {
-        return fillChannel != null;
+    /** Whether the data file is read and written with O_DIRECT (bypassing the page cache). */
+    boolean bypassesPageCache() {
+        return directChannel != null;
     }
 
     private void load() {
@@ -199,7 +209,8 @@ final class CacheShard {
                 int firstPage = from / PAGE;
                 int endPage = (to + PAGE - 1) / PAGE;
                 buf.clear().limit(Math.min(length, endPage * PAGE)).position(firstPage * PAGE);
-                readFully(buf, (long) slot * blockSize);
+                // A whole block is streamed past the page cache; part of one (a small random read) goes through it.
+                readFile(buf, (long) slot * blockSize, from == 0 && to >= length);
                 stats.fileReads.increment();
                 why = pageMismatch(buf, 0, slot, firstPage, endPage, length);
                 good = why == null;
@@ -293,7 +304,7 @@ final class CacheShard {
                 int end = (e - 1) * blockSize + obj.blockLength(firstBlock + e - 1, blockSize);
                 buf.clear().limit(end).position(start);
                 try {
-                    readFully(buf, (long) slots[k] * blockSize - (long) k * blockSize);
+                    readFile(buf, (long) slots[k] * blockSize - (long) k * blockSize, true);
                     stats.fileReads.increment();
                 } catch (IOException ex) {
                     for (int m = k; m < e; m++) {
@@ -367,18 +378,19 @@ final class CacheShard {
      * {@code k * blockSize}, {@code lengths[k]} bytes; only the last may be short); a null key is
      * skipped. The slots are reserved under one lock acquisition, so the free slots a run takes
      * stay together, and each stretch of consecutive slots is written with one write (O_DIRECT
-     * where the shard has it, "Fills bypass the page cache" in docs/read-cache.md). Blocks cached
+     * for a {@code streaming} fill where the shard has it, "Streaming I/O bypasses the page cache"
+     * in docs/read-cache.md). Blocks cached
      * already, or with no slot to evict, are skipped; a failed write abandons its stretch's slots.
      * The caller must not touch {@code run} until this returns: the padding of a short last block is
      * zeroed in it.
      */
-    void fillRun(BlockKey[] keys, int[] crcs, int[] lengths, ByteBuffer run) {
+    void fillRun(BlockKey[] keys, int[] crcs, int[] lengths, ByteBuffer run, boolean streaming) {
         // A tiny shard (a few slots, tests) fills block after block, each evicting the one before if
         // it must, so the newest blocks are the ones kept; so does a run longer than what the shard
         // can evict right now.
-        if (geometry.slots() < 4 * keys.length || !fillRange(keys, crcs, lengths, run, 0, keys.length, true)) {
+        if (geometry.slots() < 4 * keys.length || !fillRange(keys, crcs, lengths, run, 0, keys.length, true, streaming)) {
             for (int k = 0; k < keys.length; k++) {
-                fillRange(keys, crcs, lengths, run, k, k + 1, false);
+                fillRange(keys, crcs, lengths, run, k, k + 1, false, streaming);
             }
         }
     }
@@ -387,7 +399,8 @@ final class CacheShard {
      * Fills blocks {@code from..to-1} of the run. With {@code allOrRetry}, gives up (false, nothing
      * reserved) if a block after the first reserved one finds nothing to evict.
      */
-    private boolean fillRange(BlockKey[] keys, int[] crcs, int[] lengths, ByteBuffer run, int from, int to, boolean allOrRetry) {
+    private boolean fillRange(BlockKey[] keys, int[] crcs, int[] lengths, ByteBuffer run, int from, int to, boolean allOrRetry,
+            boolean streaming) {
         int[] slots = new int[to];
         java.util.Arrays.fill(slots, -1);
         lock.lock();
@@ -429,7 +442,7 @@ final class CacheShard {
             }
             int bytes = (end - k - 1) * blockSize + lengths[end - 1];
             try {
-                writeSlots(run, k * blockSize, bytes, (long) slots[k] * blockSize);
+                writeSlots(run, k * blockSize, bytes, (long) slots[k] * blockSize, streaming);
                 stats.fileWrites.increment();
             } catch (IOException e) {
                 stats.fillFailures.add(end - k);
@@ -559,7 +572,7 @@ final class CacheShard {
             try {
                 channel.close();
             } finally {
-                FileChannel f = fillChannel;
+                FileChannel f = directChannel;
                 if (f != null) {
                     f.close();
                 }
@@ -567,25 +580,59 @@ final class CacheShard {
         }
     }
 
-    private void readFully(ByteBuffer buf, long position) throws IOException {
+    /**
+     * Reads {@code buf}'s bytes from its position to its limit, index {@code i} from file offset
+     * {@code base + i}, leaving its position at the limit. A {@code streaming} read (whole blocks)
+     * uses O_DIRECT where the shard has it: straight into {@code buf} where it is page-aligned with
+     * room to round the read up to whole pages (bytes past the limit, up to the capacity, may then
+     * be overwritten), else through a bounce buffer and a copy. Other reads go through the page cache.
+     */
+    private void readFile(ByteBuffer buf, long base, boolean streaming) throws IOException {
+        FileChannel direct = directChannel();
+        int from = buf.position();
+        int length = buf.remaining();
+        int padded = (length + PAGE - 1) / PAGE * PAGE;
+        if (!streaming || direct == null || (base + from) % PAGE != 0 || padded > ReadCache.MAX_FILE_RUN_BLOCKS * blockSize) {
+            readFully(buf, channel(), base);
+            return;
+        }
+        if (buf.isDirect() && from + padded <= buf.capacity() && buf.alignmentOffset(from, PAGE) == 0) {
+            int limit = buf.limit();
+            readFully(buf.limit(from + padded), direct, base);
+            buf.limit(limit).position(limit);
+            return;
+        }
+        ByteBuffer b = bounce.take();
+        try {
+            readFully(b.clear().limit(padded), direct, base + from);
+            buf.put(b.flip().limit(length));
+            stats.fileReadsBounced.increment();
+        } finally {
+            bounce.give(b);
+        }
+    }
+
+    /** Reads {@code buf} from its position to its limit, index {@code i} from file offset {@code base + i}. */
+    private void readFully(ByteBuffer buf, FileChannel ch, long base) throws IOException {
         while (buf.hasRemaining()) {
-            int n = channel().read(buf, position + buf.position());
+            int n = ch.read(buf, base + buf.position());
             if (n < 0) {
-                throw new IOException(dataFile + ": end of file at offset " + (position + buf.position()));
+                throw new IOException(dataFile + ": end of file at offset " + (base + buf.position()));
             }
         }
     }
 
     /**
-     * Writes {@code length} bytes of {@code run} from {@code from} at file {@code position}: with
-     * O_DIRECT when the shard has it and they lie in a page-aligned direct buffer with room to round
-     * the write up to whole pages (the fill path's run buffers are). The rounding bytes, zeroed
-     * here, stay inside the last slot and past its block's length, so they are never read as data.
+     * Writes {@code length} bytes of {@code run} from {@code from} at file {@code position}: a
+     * {@code streaming} fill with O_DIRECT when the shard has it and the bytes lie in a page-aligned
+     * direct buffer with room to round the write up to whole pages (the fill path's run buffers
+     * are), anything else through the page cache. The rounding bytes, zeroed here, stay inside the
+     * last slot and past its block's length, so they are never read as data.
      */
-    private void writeSlots(ByteBuffer run, int from, int length, long position) throws IOException {
+    private void writeSlots(ByteBuffer run, int from, int length, long position, boolean streaming) throws IOException {
         int padded = (length + PAGE - 1) / PAGE * PAGE;
-        FileChannel direct = fillChannel();
-        if (direct == null || !run.isDirect() || from + padded > run.capacity() || run.alignmentOffset(from, PAGE) != 0) {
+        FileChannel direct = directChannel();
+        if (!streaming || direct == null || !run.isDirect() || from + padded > run.capacity() || run.alignmentOffset(from, PAGE) != 0) {
             writeFully(run.duplicate().limit(from + length).position(from), channel(), position);
             return;
         }
@@ -624,9 +671,9 @@ final class CacheShard {
         }
     }
 
-    /** The O_DIRECT channel for fills (null if fills use the page cache), reopened like {@link #channel()}. */
-    private FileChannel fillChannel() throws IOException {
-        FileChannel ch = fillChannel;
+    /** The O_DIRECT channel (null if the shard uses the page cache), reopened like {@link #channel()}. */
+    private FileChannel directChannel() throws IOException {
+        FileChannel ch = directChannel;
         if (ch == null || ch.isOpen() || closed) {
             if (closed) {
                 throw new ClosedChannelException();
@@ -634,10 +681,10 @@ final class CacheShard {
             return ch;
         }
         synchronized (this) {
-            if (!fillChannel.isOpen() && !closed) {
-                fillChannel = openFillChannel();
+            if (!directChannel.isOpen() && !closed) {
+                directChannel = openDirectChannel();
             }
-            return fillChannel;
+            return directChannel;
         }
     }
 }

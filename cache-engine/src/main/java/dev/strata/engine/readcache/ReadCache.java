@@ -42,7 +42,7 @@ public final class ReadCache implements AutoCloseable {
     private final RecycledBuffers buffers;
     /** At most this many consecutive blocks (1 MiB) are read from, or filled into, a cache file with one {@code pread} or {@code pwrite}. */
     static final int MAX_FILE_RUN_BLOCKS = 16;
-    /** Direct, page-aligned buffers of {@link #MAX_FILE_RUN_BLOCKS} blocks, one per running fill. */
+    /** Direct, page-aligned buffers of {@link #MAX_FILE_RUN_BLOCKS} blocks: fills, and the shards' bounce buffers. */
     private final RecycledBuffers runBuffers;
     /** Heap buffers of one readahead GET for ranged GETs (docs/read-cache.md, "GET buffers"). */
     private final RecycledBuffers gets;
@@ -73,8 +73,8 @@ public final class ReadCache implements AutoCloseable {
         void uploaded(BlockKey key);
     }
 
-    private ReadCache(ReadCacheConfig config, ReadCacheStats stats, CacheShard[] shards, HeaderCache headers,
-            FileChannel lockChannel, FileLock dirLock) {
+    private ReadCache(ReadCacheConfig config, ReadCacheStats stats, CacheShard[] shards, RecycledBuffers runBuffers,
+            HeaderCache headers, FileChannel lockChannel, FileLock dirLock) {
         this.config = config;
         this.stats = stats;
         this.blockSize = config.blockSize();
@@ -83,7 +83,7 @@ public final class ReadCache implements AutoCloseable {
         this.lockChannel = lockChannel;
         this.dirLock = dirLock;
         this.buffers = new RecycledBuffers(blockSize, 64, true);
-        this.runBuffers = new RecycledBuffers(MAX_FILE_RUN_BLOCKS * blockSize, config.fillThreads(), true);
+        this.runBuffers = runBuffers;
         // Enough for the readahead GETs in flight of a few streams, the fills queued behind them and the held runs.
         this.gets = new RecycledBuffers(config.readaheadGetBlocks() * blockSize,
                 4 * Math.max(4, config.readaheadGets()) + HeldRuns.capacityFor(config), false);
@@ -112,10 +112,12 @@ public final class ReadCache implements AutoCloseable {
         }
         ReadCacheStats stats = new ReadCacheStats();
         CacheShard[] shards = new CacheShard[config.shards()];
+        // One per running fill, and a few for direct reads of hits into a reader's unaligned buffer.
+        RecycledBuffers runBuffers = new RecycledBuffers(MAX_FILE_RUN_BLOCKS * config.blockSize(), config.fillThreads() + 4, true);
         HeaderCache headers;
         try {
             for (int i = 0; i < shards.length; i++) {
-                shards[i] = CacheShard.open(config, i, stats);
+                shards[i] = CacheShard.open(config, i, stats, runBuffers);
             }
             headers = HeaderCache.open(config.dir().resolve("headers"), headerBytesFor(config));
         } catch (IOException | RuntimeException e) {
@@ -132,16 +134,16 @@ public final class ReadCache implements AutoCloseable {
             ch.close();
             throw e;
         }
-        if (config.fillIo() == DirectIoMode.AUTO && !shards[0].directFills()) {
-            LOG.log(System.Logger.Level.WARNING, "read cache " + config.dir() + ": O_DIRECT not available; fills go through the page cache");
+        if (config.directIo() == DirectIoMode.AUTO && !shards[0].bypassesPageCache()) {
+            LOG.log(System.Logger.Level.WARNING, "read cache " + config.dir() + ": O_DIRECT not available; the cache files go through the page cache");
         }
-        return new ReadCache(config, stats, shards, headers, ch, lock);
+        return new ReadCache(config, stats, shards, runBuffers, headers, ch, lock);
     }
 
-    /** Whether fills bypass the page cache (O_DIRECT; docs/read-cache.md, "Fills bypass the page cache"). */
-    public boolean directFills() {
+    /** Whether streaming I/O on the cache files uses O_DIRECT (docs/read-cache.md, "Streaming I/O bypasses the page cache"). */
+    public boolean bypassesPageCache() {
         for (CacheShard s : shards) {
-            if (!s.directFills()) {
+            if (!s.bypassesPageCache()) {
                 return false;
             }
         }
@@ -631,7 +633,8 @@ public final class ReadCache implements AutoCloseable {
         // A readahead run stays in memory after its fill for the reader that comes for it ("Held runs").
         Runnable done = out == null ? () -> held.hold(release) : release;
         ByteBuffer frozen = bytes.asReadOnlyBuffer();
-        if (!fill(obj, block, count, (off, dst, len) -> dst.put(frozen.slice((int) (off - from), len)), done, false)) {
+        // Readahead fills stream past the page cache; a reader's own miss (a random read, mostly) goes through it.
+        if (!fill(obj, block, count, (off, dst, len) -> dst.put(frozen.slice((int) (off - from), len)), done, false, out == null)) {
             done.run();
         }
     }
@@ -688,12 +691,14 @@ public final class ReadCache implements AutoCloseable {
             uploadFillBytes.addAndGet(-bytes);
             release.run();
         };
-        if (!fill(obj, 0, blocks, copier, done, true)) {
+        if (!fill(obj, 0, blocks, copier, done, true, false)) { // fresh data: through the page cache
             done.run();
         }
     }
 
-    private boolean fill(CachedObject obj, int block, int count, BlockCopier copier, Runnable release, boolean verify) {
+    /** Queues a fill; {@code streaming}: with O_DIRECT where the cache has it ("Streaming I/O bypasses the page cache"). */
+    private boolean fill(CachedObject obj, int block, int count, BlockCopier copier, Runnable release, boolean verify,
+            boolean streaming) {
         if (closed) {
             return false;
         }
@@ -708,7 +713,7 @@ public final class ReadCache implements AutoCloseable {
                     while (k + n < count && n < MAX_FILE_RUN_BLOCKS && shardOf(obj.block(block + k + n)) == shard) {
                         n++;
                     }
-                    fillStretch(obj, block + k, n, shard, copier, verify, run);
+                    fillStretch(obj, block + k, n, shard, copier, verify, streaming, run);
                     shard.maybePersist();
                     k += n;
                 }
@@ -724,7 +729,8 @@ public final class ReadCache implements AutoCloseable {
     }
 
     /** Copies blocks {@code first..first+n-1} into {@code run} back to back and fills them into {@code shard}. */
-    private void fillStretch(CachedObject obj, int first, int n, CacheShard shard, BlockCopier copier, boolean verify, ByteBuffer run) {
+    private void fillStretch(CachedObject obj, int first, int n, CacheShard shard, BlockCopier copier, boolean verify, boolean streaming,
+            ByteBuffer run) {
         BlockKey[] keys = new BlockKey[n];
         int[] crcs = new int[n];
         int[] lengths = new int[n];
@@ -744,7 +750,7 @@ public final class ReadCache implements AutoCloseable {
             }
             keys[k] = obj.block(b);
         }
-        shard.fillRun(keys, crcs, lengths, run);
+        shard.fillRun(keys, crcs, lengths, run, streaming);
     }
 
     /** Waits until every queued fill is in the cache (tests, benchmarks, shutdown). */

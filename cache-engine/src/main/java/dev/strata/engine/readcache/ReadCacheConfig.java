@@ -18,11 +18,11 @@ import java.time.Duration;
  * @param fillQueue       fills waiting for a thread; more are dropped
  * @param readaheadGets   ranged GETs a sequential reader keeps in flight ahead of itself (0: no readahead)
  * @param readaheadGetBlocks blocks per readahead GET
- * @param fillIo          whether fills are written with {@code O_DIRECT} (docs/read-cache.md, "Fills bypass the page cache")
+ * @param directIo          whether the cache files are read and written with {@code O_DIRECT} (docs/read-cache.md, "The cache files bypass the page cache")
  */
 public record ReadCacheConfig(Path dir, long sizeBytes, int shards, int blockSize, int blocksPerRegion,
         EvictionPolicy.Kind policy, Duration persistEvery, int fillThreads, int fillQueue, int readaheadGets,
-        int readaheadGetBlocks, DirectIoMode fillIo) {
+        int readaheadGetBlocks, DirectIoMode directIo) {
 
     public static final int DEFAULT_BLOCK_SIZE = 64 * 1024;
     static final int DEFAULT_READAHEAD_GETS = 4;
@@ -30,10 +30,10 @@ public record ReadCacheConfig(Path dir, long sizeBytes, int shards, int blockSiz
 
     public ReadCacheConfig {
         if (shards < 1 || blockSize < 4096 || blocksPerRegion < 1 || fillThreads < 1 || fillQueue < 1 || readaheadGets < 0
-                || readaheadGetBlocks < 1 || fillIo == null) {
+                || readaheadGetBlocks < 1 || directIo == null) {
             throw new IllegalArgumentException("invalid read cache config for " + dir + ": shards " + shards + ", block size "
                     + blockSize + ", blocks per region " + blocksPerRegion + ", fill threads " + fillThreads + ", fill queue "
-                    + fillQueue + ", readahead " + readaheadGets + " x " + readaheadGetBlocks + " blocks, fill I/O " + fillIo);
+                    + fillQueue + ", readahead " + readaheadGets + " x " + readaheadGetBlocks + " blocks, direct I/O " + directIo);
         }
         if (sizeBytes / shards / blockSize < 1) {
             throw new IllegalArgumentException("read cache " + dir + ": " + sizeBytes + " bytes is less than one "
@@ -41,7 +41,7 @@ public record ReadCacheConfig(Path dir, long sizeBytes, int shards, int blockSiz
         }
     }
 
-    /** 16 shards (fewer for a cache of fewer than 16 blocks), TinyLFU, index written every 10 s, O_DIRECT fills where possible. */
+    /** 16 shards (fewer for a cache of fewer than 16 blocks), TinyLFU, index written every 10 s, O_DIRECT where possible. */
     public static ReadCacheConfig defaults(Path dir, long sizeBytes) {
         int shards = (int) Math.max(1, Math.min(16, sizeBytes / DEFAULT_BLOCK_SIZE));
         return new ReadCacheConfig(dir, sizeBytes, shards, DEFAULT_BLOCK_SIZE, 16, EvictionPolicy.Kind.TINY_LFU,
@@ -54,30 +54,30 @@ public record ReadCacheConfig(Path dir, long sizeBytes, int shards, int blockSiz
 
     public ReadCacheConfig withShards(int v) {
         return new ReadCacheConfig(dir, sizeBytes, v, blockSize, blocksPerRegion, policy, persistEvery, fillThreads,
-                fillQueue, readaheadGets, readaheadGetBlocks, fillIo);
+                fillQueue, readaheadGets, readaheadGetBlocks, directIo);
     }
 
     public ReadCacheConfig withPolicy(EvictionPolicy.Kind v) {
         return new ReadCacheConfig(dir, sizeBytes, shards, blockSize, blocksPerRegion, v, persistEvery, fillThreads,
-                fillQueue, readaheadGets, readaheadGetBlocks, fillIo);
+                fillQueue, readaheadGets, readaheadGetBlocks, directIo);
     }
 
     public ReadCacheConfig withPersistEvery(Duration v) {
         return new ReadCacheConfig(dir, sizeBytes, shards, blockSize, blocksPerRegion, policy, v, fillThreads,
-                fillQueue, readaheadGets, readaheadGetBlocks, fillIo);
+                fillQueue, readaheadGets, readaheadGetBlocks, directIo);
     }
 
     public ReadCacheConfig withFillQueue(int v) {
         return new ReadCacheConfig(dir, sizeBytes, shards, blockSize, blocksPerRegion, policy, persistEvery, fillThreads, v,
-                readaheadGets, readaheadGetBlocks, fillIo);
+                readaheadGets, readaheadGetBlocks, directIo);
     }
 
     public ReadCacheConfig withReadahead(int gets, int getBlocks) {
         return new ReadCacheConfig(dir, sizeBytes, shards, blockSize, blocksPerRegion, policy, persistEvery, fillThreads, fillQueue,
-                gets, getBlocks, fillIo);
+                gets, getBlocks, directIo);
     }
 
-    public ReadCacheConfig withFillIo(DirectIoMode v) {
+    public ReadCacheConfig withDirectIo(DirectIoMode v) {
         return new ReadCacheConfig(dir, sizeBytes, shards, blockSize, blocksPerRegion, policy, persistEvery, fillThreads, fillQueue,
                 readaheadGets, readaheadGetBlocks, v);
     }

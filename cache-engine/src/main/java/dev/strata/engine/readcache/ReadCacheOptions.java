@@ -9,24 +9,28 @@ import dev.strata.engine.util.DirectIoMode;
  * @param sizeBytes total cache size; 0 disables the cache
  * @param shards    independent shards
  * @param policy    eviction policy (chosen by measurement: docs/read-cache.md)
- * @param fillIo    whether fills bypass the page cache ({@code O_DIRECT}; docs/read-cache.md, "Fills bypass the page cache")
+ * @param directIo  whether the cache files bypass the page cache ({@code O_DIRECT}; docs/read-cache.md, "The cache files bypass the page cache")
  */
-public record ReadCacheOptions(long sizeBytes, int shards, EvictionPolicy.Kind policy, DirectIoMode fillIo) {
+public record ReadCacheOptions(long sizeBytes, int shards, EvictionPolicy.Kind policy, DirectIoMode directIo) {
     public static final long DEFAULT_SIZE = 1L << 30;
 
     public ReadCacheOptions {
-        if (sizeBytes < 0 || shards < 1 || policy == null || fillIo == null) {
+        if (sizeBytes < 0 || shards < 1 || policy == null || directIo == null) {
             throw new IllegalArgumentException("invalid read cache options: size " + sizeBytes + ", shards " + shards + ", policy " + policy
-                    + ", fill I/O " + fillIo);
+                    + ", direct I/O " + directIo);
         }
     }
 
-    /** Fills with O_DIRECT where the filesystem allows it. */
+    /** The cache files with O_DIRECT where the filesystem allows it. */
     public ReadCacheOptions(long sizeBytes, int shards, EvictionPolicy.Kind policy) {
         this(sizeBytes, shards, policy, DirectIoMode.AUTO);
     }
 
-    public ReadCacheOptions withFillIo(DirectIoMode v) {
+    public ReadCacheOptions withSizeBytes(long v) {
+        return new ReadCacheOptions(v, shards, policy, directIo);
+    }
+
+    public ReadCacheOptions withDirectIo(DirectIoMode v) {
         return new ReadCacheOptions(sizeBytes, shards, policy, v);
     }
 
@@ -45,6 +49,6 @@ public record ReadCacheOptions(long sizeBytes, int shards, EvictionPolicy.Kind p
     /** The cache's configuration in {@code dir}: enough slots for at least one block per shard. */
     public ReadCacheConfig toConfig(java.nio.file.Path dir) {
         long size = Math.max(sizeBytes, (long) shards * ReadCacheConfig.DEFAULT_BLOCK_SIZE);
-        return ReadCacheConfig.defaults(dir, size).withShards(shards).withPolicy(policy).withFillIo(fillIo);
+        return ReadCacheConfig.defaults(dir, size).withShards(shards).withPolicy(policy).withDirectIo(directIo);
     }
 }

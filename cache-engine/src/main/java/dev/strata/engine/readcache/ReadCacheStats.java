@@ -34,6 +34,8 @@ public final class ReadCacheStats {
     public final LongAdder indexWrites = new LongAdder();
     /** {@code pread}s of the cache files by hits (one per block, or one per run of consecutive slots). */
     public final LongAdder fileReads = new LongAdder();
+    /** Of those, direct reads made through a bounce buffer because the reader's buffer was not page-aligned (one copy more). */
+    public final LongAdder fileReadsBounced = new LongAdder();
     /** Writes of fills into the cache files (one per stretch of consecutive slots a run was filled into). */
     public final LongAdder fileWrites = new LongAdder();
     /** Cached blocks dropped because their object was deleted ({@link ReadCache#forgetObject}). */
@@ -45,8 +47,8 @@ public final class ReadCacheStats {
                 + " blockHits=" + blockHits.sum() + " blockMisses=" + blockMisses.sum() + " flightJoins=" + flightJoins.sum()
                 + " heldRunHits=" + heldRunHits.sum() + " headerHits=" + headerHits.sum() + " headerMisses=" + headerMisses.sum()
                 + " fills=" + fills.sum() + " fillFailures=" + fillFailures.sum() + " fillsDropped=" + fillsDropped.sum()
-                + " corruptBlocks=" + corruptBlocks.sum() + " bucketGets=" + bucketGets.sum() + " bucketBytes="
-                + bucketBytes.sum() + " indexWrites=" + indexWrites.sum() + " fileReads=" + fileReads.sum() + " fileWrites=" + fileWrites.sum()
+                + " corruptBlocks=" + corruptBlocks.sum() + " bucketGets=" + bucketGets.sum() + " readaheadBlocks=" + readaheadBlocks.sum() + " bucketBytes="
+                + bucketBytes.sum() + " indexWrites=" + indexWrites.sum()  + " fileReads=" + fileReads.sum() + " fileReadsBounced=" + fileReadsBounced.sum() + " fileWrites=" + fileWrites.sum()
                 + " forgotten=" + forgotten.sum();
     }
 }

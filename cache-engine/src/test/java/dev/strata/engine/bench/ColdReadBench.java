@@ -381,9 +381,9 @@ public final class ColdReadBench {
         }
     }
 
-    /** Reads {@code size} bytes of {@code v} from 0 in 1 MiB reads. */
+    /** Reads {@code size} bytes of {@code v} from 0 in 1 MiB reads, into a page-aligned buffer as `strata serve`'s NBD server does. */
     private static void readVolume(LogStructuredVolume v, long size) throws IOException {
-        ByteBuffer buf = ByteBuffer.allocateDirect(1 << 20);
+        ByteBuffer buf = ByteBuffer.allocateDirect((1 << 20) + 4096).alignedSlice(4096).limit(1 << 20).slice();
         for (long off = 0; off < size; off += buf.capacity()) {
             buf.clear();
             v.read(off, buf);

@@ -59,13 +59,24 @@ final class CacheFixture implements AutoCloseable {
 
     /** Stores object {@code seq} with {@code dataBytes} bytes (a multiple of 512) of its pattern. */
     void writeObject(long seq, int dataBytes) throws IOException {
+        store.put(keys.object(seq, EPOCH), batch(seq, dataBytes).encodeObject());
+    }
+
+    /** Stores object {@code seq} as {@link #writeObject} does and hands it to the open cache as the uploader does. */
+    void writeObjectAndFillUploaded(long seq, int dataBytes) throws IOException {
+        Batch b = batch(seq, dataBytes);
+        store.put(keys.object(seq, EPOCH), b.encodeObject());
+        reader.cacheUploaded(b);
+    }
+
+    private static Batch batch(long seq, int dataBytes) {
         Batch b = new Batch(seq, EPOCH, new BufferPool(dataBytes, 1), 16);
         ByteBuffer src = ByteBuffer.allocate(dataBytes);
         for (int i = 0; i < dataBytes; i++) {
             src.put(i, expected(seq, i));
         }
         b.addWrite(seq * 1000, 0, src);
-        store.put(keys.object(seq, EPOCH), b.encodeObject());
+        return b;
     }
 
     /** Loads the header so that later GET counts are data GETs only. */
@@ -77,12 +88,18 @@ final class CacheFixture implements AutoCloseable {
     void readAndCheck(long seq, long offset, int length) throws IOException {
         ByteBuffer dst = ByteBuffer.allocate(length + 16);
         dst.position(7); // not at 0: the cache must honour the buffer's position
+        readAndCheck(seq, offset, length, dst);
+    }
+
+    /** Reads [offset, offset+length) of object seq into {@code dst} at its position and checks every byte. */
+    void readAndCheck(long seq, long offset, int length, ByteBuffer dst) throws IOException {
+        int at = dst.position();
         reader.read(seq, EPOCH, offset, dst, length);
-        assertEquals(7 + length, dst.position(), "position advanced by the length read");
+        assertEquals(at + length, dst.position(), "position advanced by the length read");
         for (int i = 0; i < length; i++) {
-            if (dst.get(7 + i) != expected(seq, offset + i)) {
+            if (dst.get(at + i) != expected(seq, offset + i)) {
                 throw new AssertionError("object " + seq + " byte " + (offset + i) + ": expected " + expected(seq, offset + i)
-                        + " got " + dst.get(7 + i));
+                        + " got " + dst.get(at + i));
             }
         }
     }

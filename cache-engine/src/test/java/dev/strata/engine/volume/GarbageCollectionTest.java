@@ -15,10 +15,12 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.Set;
 import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -38,12 +40,27 @@ class GarbageCollectionTest {
     Path tmp;
 
     private ObjectStore store;
+    private final List<StrataEngine> engines = new ArrayList<>();
 
     private StrataEngine engine(String node) throws Exception {
         if (store == null) {
             store = new LocalDirectoryObjectStore(tmp.resolve("bucket"));
         }
-        return new StrataEngine(store, tmp.resolve(node), node);
+        // The engines share the bucket: each gets a view of it that it may close.
+        StrataEngine e = new StrataEngine(new ForwardingObjectStore(store) {
+            @Override
+            public void close() {}
+        }, tmp.resolve(node), node);
+        engines.add(e);
+        return e;
+    }
+
+    /** Closes every engine: its read cache's fill threads (which keep object headers) stop before the temporary directory goes. */
+    @AfterEach
+    void closeEngines() throws Exception {
+        for (StrataEngine e : engines) {
+            e.close();
+        }
     }
 
     private Set<String> objectKeys(String volume) throws IOException {

@@ -31,7 +31,7 @@ final class ServeCommand {
     static {
         Set<String> f = new HashSet<>(StoreSettings.FLAGS);
         f.addAll(Set.of("volume", "size", "socket", "listen", "flush-mode", "control", "coalescer",
-                "large-write-bypass", "cache-fill-io"));
+                "large-write-bypass", "cache-size", "cache-direct-io"));
         FLAGS = Set.copyOf(f);
         Set<String> s = new HashSet<>(StoreSettings.SWITCHES);
         s.addAll(Set.of("take-over", "no-socket"));
@@ -74,15 +74,23 @@ final class ServeCommand {
         if (args.has("large-write-bypass")) {
             options = options.withLargeWriteBypass(sizeOrOff(args, "large-write-bypass", "", 32 << 20, "32MiB"));
         }
-        if (args.has("cache-fill-io")) {
-            String io = args.get("cache-fill-io", "auto");
-            DirectIoMode fillIo = switch (io) {
+        if (args.has("cache-size")) {
+            String v = args.get("cache-size", "1GiB");
+            long bytes = v.equals("off") || v.equals("0") ? 0 : Args.parseSize("cache-size", v);
+            if (bytes != 0 && bytes < 1 << 20) {
+                throw new Args.UsageException("--cache-size: 'off' or at least 1MiB, not '" + v + "'");
+            }
+            options = options.withReadCache(options.readCache().withSizeBytes(bytes));
+        }
+        if (args.has("cache-direct-io")) {
+            String io = args.get("cache-direct-io", "auto");
+            DirectIoMode directIo = switch (io) {
                 case "auto" -> DirectIoMode.AUTO;
                 case "on" -> DirectIoMode.ON;
                 case "off" -> DirectIoMode.OFF;
-                default -> throw new Args.UsageException("--cache-fill-io: 'auto', 'on' or 'off', not '" + io + "'");
+                default -> throw new Args.UsageException("--cache-direct-io: 'auto', 'on' or 'off', not '" + io + "'");
             };
-            options = options.withReadCache(options.readCache().withFillIo(fillIo));
+            options = options.withReadCache(options.readCache().withDirectIo(directIo));
         }
         // Every argument is checked before this point: nothing is created for a command-line mistake.
         // The handlers go in before the volume opens, so a SIGTERM during the open still ends in a clean close.

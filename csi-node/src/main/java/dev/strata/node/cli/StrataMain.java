@@ -18,7 +18,8 @@ public final class StrataMain {
                            --no-socket  --take-over  --flush-mode journal|bucket
                            --coalescer SIZE|off (sequential write coalescer cluster)
                            --large-write-bypass SIZE|off (aligned writes >= SIZE skip the journal)
-                           --cache-fill-io auto|on|off (read-cache fills with O_DIRECT; auto)
+                           --cache-size SIZE|off (the node's read cache on DIR's disk; 1GiB)
+                           --cache-direct-io auto|on|off (read cache files with O_DIRECT; auto)
                            S3 instead of DIR/bucket: --s3-bucket B [--s3-endpoint URL]
                            [--s3-region R] [--s3-prefix P] [--s3-path-style]
                            [--s3-credentials-file F]  (or keys in --config FILE);

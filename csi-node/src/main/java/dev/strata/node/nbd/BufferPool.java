@@ -8,11 +8,13 @@ import java.util.concurrent.atomic.AtomicLong;
  * Direct buffers for request and reply payloads, in power-of-two size classes from 4 KiB to the
  * maximum block size, shared by every connection of a server (thread-safe, lock-free). Keeps at
  * most {@code maxRetainedBytes} idle; beyond that released buffers are left to the GC. Why:
- * direct buffers avoid a copy on socket I/O but are expensive to allocate per request.
+ * direct buffers avoid a copy on socket I/O but are expensive to allocate per request. Buffers
+ * start on a page boundary, so that O_DIRECT reads (the read cache's hits) can land in them.
  */
 final class BufferPool {
     private static final int MIN_SHIFT = 12;
     private static final int MAX_SHIFT = 25; // 32 MiB = NbdProtocol.MAX_BLOCK_SIZE
+    private static final int PAGE = 4096;
 
     @SuppressWarnings("unchecked")
     private final ConcurrentLinkedQueue<ByteBuffer>[] classes = new ConcurrentLinkedQueue[MAX_SHIFT - MIN_SHIFT + 1];
@@ -33,7 +35,9 @@ final class BufferPool {
         if (b != null) {
             retained.addAndGet(-b.capacity());
         } else {
-            b = ByteBuffer.allocateDirect(1 << (index + MIN_SHIFT));
+            // Page-aligned: the read cache reads hits straight into it with O_DIRECT (else through a bounce buffer).
+            int size = 1 << (index + MIN_SHIFT);
+            b = ByteBuffer.allocateDirect(size + PAGE).alignedSlice(PAGE).limit(size).slice();
         }
         b.clear().limit(length);
         return b;

@@ -59,7 +59,9 @@ class ServeArgumentsTest {
         "--large-write-bypass | 1000   | --large-write-bypass: 'off' or a multiple of 4096 up to 32MiB, not '1000'",
         "--large-write-bypass | 64MiB  | --large-write-bypass: 'off' or a multiple of 4096 up to 32MiB, not '64MiB'",
         "--large-write-bypass | big    | --large-write-bypass: 'big' is not a size",
-        "--cache-fill-io | direct      | --cache-fill-io: 'auto', 'on' or 'off', not 'direct'",
+        "--cache-size | lots           | --cache-size: 'lots' is not a size",
+        "--cache-size | 4096           | --cache-size: 'off' or at least 1MiB, not '4096'",
+        "--cache-direct-io | direct    | --cache-direct-io: 'auto', 'on' or 'off', not 'direct'",
         "--s3-region  | eu-west-1      | --s3-region needs --s3-bucket",
     })
     void badArgumentExitsTwoNamingItAndCreatesNothing(String flag, String value, String message) {

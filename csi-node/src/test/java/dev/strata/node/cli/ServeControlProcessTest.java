@@ -102,7 +102,7 @@ class ServeControlProcessTest {
         String qemuIo = requireTool("qemu-io");
         Path data = tmp.resolve("data");
         Path socket = data.resolve("node/control/vol0.sock").toAbsolutePath();
-        String[] serve = {"serve", "--dir", data.toString(), "--size", "64MiB"};
+        String[] serve = {"serve", "--dir", data.toString(), "--size", "64MiB", "--cache-size", "32MiB"};
 
         try (ServeProcess s = ServeProcess.start(tmp.resolve("serve-1.log"), serve);
                 StrataEngine verifier = verifier()) {
@@ -210,6 +210,7 @@ class ServeControlProcessTest {
             assertTrue(ok(cli("snapshot", "delete", "--volume", "vol0", "--name", "c2")).out().contains("through serve"));
             Outcome status = ok(cli("control", "status", "--volume", "vol0"));
             assertTrue(status.out().contains("snapshots          1") && status.out().contains("bytes-written"), status.out());
+            assertTrue(status.out().contains("size=" + (32 << 20) + " "), "--cache-size sized the node's read cache: " + status.out());
             assertTrue(ok(cli("control", "flush", "--volume", "vol0")).out().contains("flushed volume vol0"));
 
             // 4. SIGKILL: the socket file stays behind; the command finds nobody listening and works directly
