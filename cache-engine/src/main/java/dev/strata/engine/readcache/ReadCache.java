@@ -633,8 +633,10 @@ public final class ReadCache implements AutoCloseable {
         // A readahead run stays in memory after its fill for the reader that comes for it ("Held runs").
         Runnable done = out == null ? () -> held.hold(release) : release;
         ByteBuffer frozen = bytes.asReadOnlyBuffer();
-        // Readahead fills stream past the page cache; a reader's own miss (a random read, mostly) goes through it.
-        if (!fill(obj, block, count, (off, dst, len) -> dst.put(frozen.slice((int) (off - from), len)), done, false, out == null)) {
+        // Readahead fills, and a reader's own miss as large as a readahead GET, stream past the page
+        // cache; a smaller miss (a random read, mostly) goes through it.
+        boolean streaming = out == null || count >= config.readaheadGetBlocks();
+        if (!fill(obj, block, count, (off, dst, len) -> dst.put(frozen.slice((int) (off - from), len)), done, false, streaming)) {
             done.run();
         }
     }

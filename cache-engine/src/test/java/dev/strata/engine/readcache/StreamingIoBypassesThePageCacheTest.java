@@ -131,14 +131,18 @@ class StreamingIoBypassesThePageCacheTest {
     }
 
     @Test
-    void fillsOfARandomMissAndOfAnUploadGoThroughThePageCache() throws Exception {
+    void fillsOfASmallMissAndOfAnUploadGoThroughThePageCacheAndOfALargeMissDoNot() throws Exception {
         try (CacheFixture f = new CacheFixture(tmp)) {
             f.writeObject(1, 2 * BLOCK);
-            f.open(config(f, 16, EvictionPolicy.Kind.TINY_LFU, DirectIoMode.ON));
+            f.open(config(f, 128, EvictionPolicy.Kind.TINY_LFU, DirectIoMode.ON)); // room for all 19 blocks
             f.readAndCheck(1, 4096, 4096); // a reader's own miss: block 0 is fetched and filled
             f.writeObjectAndFillUploaded(2, 2 * BLOCK);
+            f.writeObject(3, 16 * BLOCK);
+            f.readAndCheck(3, 0, 16 * BLOCK); // a miss as large as a readahead GET: streamed
             f.cache.awaitFills();
             assertEquals(PAGES, residentPages(f, 1, 0), "a random miss's fill is in the page cache");
+            assertEquals(0, residentPages(f, 3, 0), "a 1 MiB miss's fill is not");
+            assertEquals(0, residentPages(f, 3, 15), "a 1 MiB miss's fill is not");
             assertEquals(PAGES, residentPages(f, 2, 0), "an upload's fill is in the page cache");
             assertEquals(PAGES, residentPages(f, 2, 1), "an upload's fill is in the page cache");
         }
