@@ -20,8 +20,8 @@ import java.util.List;
  * it has been continued {@value #CONFIRMING_READS} times: random reads at a high queue depth land
  * just past one of the streams' ends every few thousand reads, and on a volume written randomly
  * a window of 4 MiB maps to up to a thousand different 64 KiB blocks — every such false stream
- * fetched ~64 MiB (measured: 2 GiB of readahead GETs in 12 s of 4 KiB random reads at QD32). Prefetches are issued a whole GET
- * at a time, so small reads do not turn into small GETs. Which objects hold the window is the
+ * fetched ~64 MiB (measured: 2 GiB of readahead GETs in 12 s of 4 KiB random reads at QD32).
+ * Prefetches are issued a whole GET at a time, so small reads do not turn into small GETs. Which objects hold the window is the
  * {@link Target}'s business (a map lookup).
  *
  * <p>Concurrency: every reader thread calls {@link #onRead}; {@link #streams} is guarded by this

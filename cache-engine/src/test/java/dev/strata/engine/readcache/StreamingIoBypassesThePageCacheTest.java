@@ -69,6 +69,14 @@ class StreamingIoBypassesThePageCacheTest {
         f.warmHeader(seq);
     }
 
+    /** Object 1 of {@code bytes} in a cache of 16 slots with O_DIRECT ON, filled by a readahead, the cache restarted. */
+    private static void readAheadObjectOne(CacheFixture f, int bytes, int blocks) throws Exception {
+        f.writeObject(1, bytes);
+        ReadCacheConfig c = config(f, 16, EvictionPolicy.Kind.TINY_LFU, DirectIoMode.ON);
+        f.open(c);
+        readAhead(f, c, 1, bytes, blocks);
+    }
+
     /** Pages of block {@code b} of object {@code seq}'s slot that are in the page cache (mincore). */
     private static int residentPages(CacheFixture f, long seq, int b) throws IOException {
         ReadCache.SlotLocation slot = f.cache.locate(f.key(seq, b));
@@ -88,11 +96,8 @@ class StreamingIoBypassesThePageCacheTest {
     @Test
     void readaheadFillsAreDirectReadBackWholeAfterARestartAndTheTailsPaddingIsZero() throws Exception {
         try (CacheFixture f = new CacheFixture(tmp)) {
-            f.writeObject(1, OBJECT_BYTES);
-            ReadCacheConfig c = config(f, 16, EvictionPolicy.Kind.TINY_LFU, DirectIoMode.ON);
-            f.open(c);
+            readAheadObjectOne(f, OBJECT_BYTES, 3);
             assertTrue(f.cache.bypassesPageCache());
-            readAhead(f, c, 1, OBJECT_BYTES, 3);
             for (int b = 0; b < 3; b++) {
                 assertEquals(0, residentPages(f, 1, b), "pages of readahead-filled block " + b + " in the page cache");
             }
@@ -116,10 +121,7 @@ class StreamingIoBypassesThePageCacheTest {
     @Test
     void wholeBlockHitsAreReadDirectAndPartsOfBlocksThroughThePageCache() throws Exception {
         try (CacheFixture f = new CacheFixture(tmp)) {
-            f.writeObject(1, 4 * BLOCK);
-            ReadCacheConfig c = config(f, 16, EvictionPolicy.Kind.TINY_LFU, DirectIoMode.ON);
-            f.open(c);
-            readAhead(f, c, 1, 4 * BLOCK, 4);
+            readAheadObjectOne(f, 4 * BLOCK, 4);
             f.readAndCheck(1, 0, 2 * BLOCK); // blocks 0 and 1 whole
             f.readAndCheck(1, 2 * BLOCK + 4096, 8192); // pages 1 and 2 of block 2
             assertEquals(3, f.cache.stats().blockHits.sum());
@@ -168,10 +170,7 @@ class StreamingIoBypassesThePageCacheTest {
     @Test
     void wholeBlockHitsLandStraightInAPageAlignedBufferAndGoThroughABounceBufferOtherwise() throws Exception {
         try (CacheFixture f = new CacheFixture(tmp)) {
-            f.writeObject(1, OBJECT_BYTES);
-            ReadCacheConfig c = config(f, 16, EvictionPolicy.Kind.TINY_LFU, DirectIoMode.ON);
-            f.open(c);
-            readAhead(f, c, 1, OBJECT_BYTES, 3);
+            readAheadObjectOne(f, OBJECT_BYTES, 3);
             ByteBuffer aligned = ByteBuffer.allocateDirect(2 * OBJECT_BYTES + CacheShard.PAGE).alignedSlice(CacheShard.PAGE);
             long gets = f.dataGets();
 
