@@ -1,5 +1,6 @@
 package dev.strata.engine.objectlog;
 
+import dev.strata.engine.readcache.BlockSource;
 import dev.strata.engine.readcache.CachedObject;
 import dev.strata.engine.readcache.ReadCache;
 import dev.strata.engine.store.ObjectStore;
@@ -246,6 +247,15 @@ public final class ObjectReader {
      * {@code dst} (advancing its position). Fetches the covering data blocks and verifies each.
      */
     public void read(long seq, long epoch, long offset, ByteBuffer dst, int length) throws IOException {
+        read(seq, epoch, offset, dst, length, true);
+    }
+
+    /** {@link #read}, without filling what it fetches into the read cache (GC: the object is about to die). */
+    public void readWithoutFilling(long seq, long epoch, long offset, ByteBuffer dst, int length) throws IOException {
+        read(seq, epoch, offset, dst, length, false);
+    }
+
+    private void read(long seq, long epoch, long offset, ByteBuffer dst, int length, boolean fill) throws IOException {
         ObjectHeader h = header(seq, epoch);
         if (offset < 0 || offset + length > h.dataBytes) {
             throw new CorruptDataException(keys.object(seq, epoch) + ": read of [" + offset + ", " + (offset + length)
@@ -253,7 +263,12 @@ public final class ObjectReader {
         }
         ReadCache c = cache;
         if (c != null) {
-            c.read(cachedObject(h), offset, dst, length, (obj, first, count, buf) -> fetchBlocks(h, first, count, buf));
+            BlockSource source = (obj, first, count, buf) -> fetchBlocks(h, first, count, buf);
+            if (fill) {
+                c.read(cachedObject(h), offset, dst, length, source);
+            } else {
+                c.readWithoutFilling(cachedObject(h), offset, dst, length, source);
+            }
             return;
         }
         int bs = ObjectHeader.DATA_BLOCK_SIZE;

@@ -259,6 +259,21 @@ public final class ReadCache implements AutoCloseable {
      * at its position (advancing it). The caller checked the range against the object's size.
      */
     public void read(CachedObject obj, long offset, ByteBuffer dst, int length, BlockSource source) throws IOException {
+        read(obj, offset, dst, length, source, true);
+    }
+
+    /**
+     * {@link #read}, but the blocks it fetches are not filled into the cache: for a reader whose
+     * data is about to die, such as GC copying a victim's live pieces into a new object (which is
+     * filled as it is uploaded). Cached blocks are still used, and concurrent readers of the same
+     * blocks still share its GETs (docs/read-cache.md, "Reads that do not fill").
+     */
+    public void readWithoutFilling(CachedObject obj, long offset, ByteBuffer dst, int length, BlockSource source) throws IOException {
+        read(obj, offset, dst, length, source, false);
+    }
+
+    private void read(CachedObject obj, long offset, ByteBuffer dst, int length, BlockSource source, boolean fillMisses)
+            throws IOException {
         if (length == 0) {
             return;
         }
@@ -269,7 +284,7 @@ public final class ReadCache implements AutoCloseable {
         int first = (int) (offset / blockSize);
         int last = (int) ((offset + length - 1) / blockSize);
         int n = last - first + 1;
-        Copy out = new Copy(obj, offset, length, dst, blockSize);
+        Copy out = new Copy(obj, offset, length, dst, blockSize, fillMisses);
         boolean[] missing = null;
         int hits = 0;
         ByteBuffer scratch = buffers.take();
@@ -632,6 +647,11 @@ public final class ReadCache implements AutoCloseable {
         };
         // A readahead run stays in memory after its fill for the reader that comes for it ("Held runs").
         Runnable done = out == null ? () -> held.hold(release) : release;
+        if (out != null && !out.fillMisses()) {
+            stats.fetchedNotFilled.add(count);
+            done.run();
+            return;
+        }
         ByteBuffer frozen = bytes.asReadOnlyBuffer();
         // Readahead fills, and a reader's own miss as large as a readahead GET, stream past the page
         // cache; a smaller miss (a random read, mostly) goes through it.
@@ -806,7 +826,7 @@ public final class ReadCache implements AutoCloseable {
     }
 
     /** Copies the wanted part of each block into the reader's buffer (absolute puts: order does not matter). */
-    private record Copy(CachedObject obj, long offset, int length, ByteBuffer dst, int blockSize) {
+    private record Copy(CachedObject obj, long offset, int length, ByteBuffer dst, int blockSize, boolean fillMisses) {
         /** First byte of block {@code b} (relative to the block) that the read wants. */
         int from(int b) {
             long blockStart = (long) b * blockSize;

@@ -22,6 +22,8 @@ public final class ReadCacheStats {
     public final LongAdder fills = new LongAdder();
     /** Fills abandoned because writing the cache file failed. */
     public final LongAdder fillFailures = new LongAdder();
+    /** Blocks fetched for a read that asked not to fill them ({@link ReadCache#readWithoutFilling}: GC). */
+    public final LongAdder fetchedNotFilled = new LongAdder();
     /** Fills not attempted because the fill queue was full. */
     public final LongAdder fillsDropped = new LongAdder();
     /** Cached blocks that failed their CRC (or could not be read) and were dropped and refetched. */
@@ -46,7 +48,7 @@ public final class ReadCacheStats {
         return "fullHit=" + readsFullHit.sum() + " partialHit=" + readsPartialHit.sum() + " noHit=" + readsNoHit.sum()
                 + " blockHits=" + blockHits.sum() + " blockMisses=" + blockMisses.sum() + " flightJoins=" + flightJoins.sum()
                 + " heldRunHits=" + heldRunHits.sum() + " headerHits=" + headerHits.sum() + " headerMisses=" + headerMisses.sum()
-                + " fills=" + fills.sum() + " fillFailures=" + fillFailures.sum() + " fillsDropped=" + fillsDropped.sum()
+                + " fills=" + fills.sum() + " fillFailures=" + fillFailures.sum() + " fillsDropped=" + fillsDropped.sum() + " fetchedNotFilled=" + fetchedNotFilled.sum()
                 + " corruptBlocks=" + corruptBlocks.sum() + " bucketGets=" + bucketGets.sum() + " readaheadBlocks=" + readaheadBlocks.sum() + " bucketBytes="
                 + bucketBytes.sum() + " indexWrites=" + indexWrites.sum()  + " fileReads=" + fileReads.sum() + " fileReadsBounced=" + fileReadsBounced.sum() + " fileWrites=" + fileWrites.sum()
                 + " forgotten=" + forgotten.sum();

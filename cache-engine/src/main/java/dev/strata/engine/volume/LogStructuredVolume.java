@@ -1158,8 +1158,13 @@ public final class LogStructuredVolume implements Volume {
         return unique;
     }
 
+    /**
+     * GC's read of a victim's data: through the read cache, whose hits it uses, but without filling
+     * what it fetches — the victim is about to be deleted, and the GC object it is copied into is
+     * filled as it is uploaded.
+     */
     void readObjectData(long seq, long objectEpoch, long offsetBytes, ByteBuffer dst, int bytes) throws IOException {
-        reader.read(seq, objectEpoch, offsetBytes, dst, bytes);
+        reader.readWithoutFilling(seq, objectEpoch, offsetBytes, dst, bytes);
     }
 
     /**
