@@ -27,12 +27,17 @@ class ReadsThatDoNotFillLeaveTheCacheAsItWasTest {
         }
     }
 
+    /** Object 1 of four blocks in the bucket, an empty cache of 64 slots without readahead, the object's header known. */
+    private static void openWithAFourBlockObject(CacheFixture f) throws Exception {
+        f.writeObject(1, 4 * BLOCK);
+        f.open(CacheFixture.config(f.cacheDir(), 64L * BLOCK, 1, EvictionPolicy.Kind.TINY_LFU).withReadahead(0, 16));
+        f.warmHeader(1);
+    }
+
     @Test
     void missesAreFetchedAndReturnedButNotFilled() throws Exception {
         try (CacheFixture f = new CacheFixture(tmp)) {
-            f.writeObject(1, 4 * BLOCK);
-            f.open(CacheFixture.config(f.cacheDir(), 64L * BLOCK, 1, EvictionPolicy.Kind.TINY_LFU).withReadahead(0, 16));
-            f.warmHeader(1);
+            openWithAFourBlockObject(f);
             long gets = f.dataGets();
             readWithoutFillingAndCheck(f, 1, 1000, 3 * BLOCK);
             f.cache.awaitFills();
@@ -46,9 +51,7 @@ class ReadsThatDoNotFillLeaveTheCacheAsItWasTest {
     @Test
     void cachedBlocksAreStillReadFromTheCache() throws Exception {
         try (CacheFixture f = new CacheFixture(tmp)) {
-            f.writeObject(1, 4 * BLOCK);
-            f.open(CacheFixture.config(f.cacheDir(), 64L * BLOCK, 1, EvictionPolicy.Kind.TINY_LFU).withReadahead(0, 16));
-            f.warmHeader(1);
+            openWithAFourBlockObject(f);
             f.readAndCheck(1, 0, 2 * BLOCK); // an ordinary read: blocks 0 and 1 are filled
             f.cache.awaitFills();
             assertEquals(2, f.cache.cachedBlocks());
