@@ -78,9 +78,21 @@ public final class ObjectReader {
         }
         keep(b.header());
         if (b.pin()) {
-            c.fillUploaded(cachedObject(b.header()), b::read, b::unpin);
+            c.fillUploaded(cachedObject(b.header()), b::read, b::unpin, holdsLargeWrites(b.header()));
         }
     }
+
+    /**
+     * Whether an object's writes average at least {@value #LARGE_WRITE_BYTES} bytes (a sequential
+     * writer's, or the large-write bypass's): its fill then streams past the page cache, as a
+     * sequential reader's does, instead of pushing other pages out of it.
+     */
+    static boolean holdsLargeWrites(ObjectHeader h) {
+        return h.extentCount > 0 && h.dataBytes >= (long) h.extentCount * LARGE_WRITE_BYTES;
+    }
+
+    /** A read cache block: writes this long or longer are not small random ones. */
+    static final int LARGE_WRITE_BYTES = 64 * 1024;
 
     private CachedObject cachedObject(ObjectHeader h) {
         return new CachedObject(cacheVolumeHigh, cacheVolumeLow, h.objectSeq, h.epoch, h.dataBytes, h.blockCrcs,

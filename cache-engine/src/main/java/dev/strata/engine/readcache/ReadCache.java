@@ -688,9 +688,11 @@ public final class ReadCache implements AutoCloseable {
 
     /**
      * Queues the whole object for filling: its data is what was just uploaded. {@code release}
-     * runs when the copier is no longer used (at once if the fill is dropped).
+     * runs when the copier is no longer used (at once if the fill is dropped). {@code streaming}:
+     * the object holds large sequential writes, filled with O_DIRECT where the cache has it (fresh
+     * small random writes go through the page cache: "Streaming I/O bypasses the page cache").
      */
-    public void fillUploaded(CachedObject obj, BlockCopier copier, Runnable release) {
+    public void fillUploaded(CachedObject obj, BlockCopier copier, Runnable release, boolean streaming) {
         int blocks = obj.blockCrcs().length;
         AccessListener listener = accessListener;
         if (listener != null) {
@@ -713,7 +715,7 @@ public final class ReadCache implements AutoCloseable {
             uploadFillBytes.addAndGet(-bytes);
             release.run();
         };
-        if (!fill(obj, 0, blocks, copier, done, true, false)) { // fresh data: through the page cache
+        if (!fill(obj, 0, blocks, copier, done, true, streaming)) {
             done.run();
         }
     }

@@ -59,23 +59,29 @@ final class CacheFixture implements AutoCloseable {
 
     /** Stores object {@code seq} with {@code dataBytes} bytes (a multiple of 512) of its pattern. */
     void writeObject(long seq, int dataBytes) throws IOException {
-        store.put(keys.object(seq, EPOCH), batch(seq, dataBytes).encodeObject());
+        store.put(keys.object(seq, EPOCH), batch(seq, dataBytes, dataBytes).encodeObject());
     }
 
-    /** Stores object {@code seq} as {@link #writeObject} does and hands it to the open cache as the uploader does. */
-    void writeObjectAndFillUploaded(long seq, int dataBytes) throws IOException {
-        Batch b = batch(seq, dataBytes);
+    /**
+     * Stores object {@code seq} as {@link #writeObject} does, its data written in writes of
+     * {@code writeBytes} to scattered LBAs, and hands it to the open cache as the uploader does.
+     */
+    void writeObjectAndFillUploaded(long seq, int dataBytes, int writeBytes) throws IOException {
+        Batch b = batch(seq, dataBytes, writeBytes);
         store.put(keys.object(seq, EPOCH), b.encodeObject());
         reader.cacheUploaded(b);
     }
 
-    private static Batch batch(long seq, int dataBytes) {
-        Batch b = new Batch(seq, EPOCH, new BufferPool(dataBytes, 1), 16);
+    private static Batch batch(long seq, int dataBytes, int writeBytes) {
+        Batch b = new Batch(seq, EPOCH, new BufferPool(dataBytes, 1), Math.max(16, dataBytes / writeBytes));
         ByteBuffer src = ByteBuffer.allocate(dataBytes);
         for (int i = 0; i < dataBytes; i++) {
             src.put(i, expected(seq, i));
         }
-        b.addWrite(seq * 1000, 0, src);
+        for (int at = 0, w = 0; at < dataBytes; at += writeBytes, w++) {
+            // Every other run of sectors: writes that do not continue each other.
+            b.addWrite(seq * 1000 + w, 2L * w * (writeBytes / 512), src.slice(at, Math.min(writeBytes, dataBytes - at)));
+        }
         return b;
     }
 

@@ -133,20 +133,26 @@ class StreamingIoBypassesThePageCacheTest {
     }
 
     @Test
-    void fillsOfASmallMissAndOfAnUploadGoThroughThePageCacheAndOfALargeMissDoNot() throws Exception {
+    void fillsOfSmallMissesAndSmallWritesGoThroughThePageCacheAndOfLargeOnesDoNot() throws Exception {
         try (CacheFixture f = new CacheFixture(tmp)) {
             f.writeObject(1, 2 * BLOCK);
             f.open(config(f, 128, EvictionPolicy.Kind.TINY_LFU, DirectIoMode.ON)); // room for all 19 blocks
             f.readAndCheck(1, 4096, 4096); // a reader's own miss: block 0 is fetched and filled
-            f.writeObjectAndFillUploaded(2, 2 * BLOCK);
+            f.writeObjectAndFillUploaded(2, 2 * BLOCK, 4096); // small random writes
+            f.writeObjectAndFillUploaded(4, 2 * BLOCK, 2 * BLOCK); // one large write
             f.writeObject(3, 16 * BLOCK);
             f.readAndCheck(3, 0, 16 * BLOCK); // a miss as large as a readahead GET: streamed
             f.cache.awaitFills();
             assertEquals(PAGES, residentPages(f, 1, 0), "a random miss's fill is in the page cache");
             assertEquals(0, residentPages(f, 3, 0), "a 1 MiB miss's fill is not");
             assertEquals(0, residentPages(f, 3, 15), "a 1 MiB miss's fill is not");
-            assertEquals(PAGES, residentPages(f, 2, 0), "an upload's fill is in the page cache");
-            assertEquals(PAGES, residentPages(f, 2, 1), "an upload's fill is in the page cache");
+            assertEquals(PAGES, residentPages(f, 2, 0), "the fill of an upload of small writes is in the page cache");
+            assertEquals(PAGES, residentPages(f, 2, 1), "the fill of an upload of small writes is in the page cache");
+            assertEquals(0, residentPages(f, 4, 0), "the fill of an upload of a large write is not");
+            assertEquals(0, residentPages(f, 4, 1), "the fill of an upload of a large write is not");
+            f.readAndCheck(2, 0, 2 * BLOCK);
+            f.readAndCheck(4, 0, 2 * BLOCK);
+            assertEquals(4, f.cache.stats().blockHits.sum(), "both uploads read back from the cache");
         }
     }
 
