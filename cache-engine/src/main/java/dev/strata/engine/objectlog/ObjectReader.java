@@ -82,6 +82,9 @@ public final class ObjectReader {
         }
     }
 
+    /** A read cache block: writes this long or longer are not small random ones. */
+    static final int LARGE_WRITE_BYTES = 64 * 1024;
+
     /**
      * Whether an object's writes average at least {@value #LARGE_WRITE_BYTES} bytes (a sequential
      * writer's, or the large-write bypass's): its fill then streams past the page cache, as a
@@ -90,9 +93,6 @@ public final class ObjectReader {
     static boolean holdsLargeWrites(ObjectHeader h) {
         return h.extentCount > 0 && h.dataBytes >= (long) h.extentCount * LARGE_WRITE_BYTES;
     }
-
-    /** A read cache block: writes this long or longer are not small random ones. */
-    static final int LARGE_WRITE_BYTES = 64 * 1024;
 
     private CachedObject cachedObject(ObjectHeader h) {
         return new CachedObject(cacheVolumeHigh, cacheVolumeLow, h.objectSeq, h.epoch, h.dataBytes, h.blockCrcs,

@@ -48,9 +48,10 @@ public final class ReadCacheStats {
         return "fullHit=" + readsFullHit.sum() + " partialHit=" + readsPartialHit.sum() + " noHit=" + readsNoHit.sum()
                 + " blockHits=" + blockHits.sum() + " blockMisses=" + blockMisses.sum() + " flightJoins=" + flightJoins.sum()
                 + " heldRunHits=" + heldRunHits.sum() + " headerHits=" + headerHits.sum() + " headerMisses=" + headerMisses.sum()
-                + " fills=" + fills.sum() + " fillFailures=" + fillFailures.sum() + " fillsDropped=" + fillsDropped.sum() + " fetchedNotFilled=" + fetchedNotFilled.sum()
-                + " corruptBlocks=" + corruptBlocks.sum() + " bucketGets=" + bucketGets.sum() + " readaheadBlocks=" + readaheadBlocks.sum() + " bucketBytes="
-                + bucketBytes.sum() + " indexWrites=" + indexWrites.sum()  + " fileReads=" + fileReads.sum() + " fileReadsBounced=" + fileReadsBounced.sum() + " fileWrites=" + fileWrites.sum()
+                + " fills=" + fills.sum() + " fillFailures=" + fillFailures.sum() + " fillsDropped=" + fillsDropped.sum()
+                + " fetchedNotFilled=" + fetchedNotFilled.sum() + " corruptBlocks=" + corruptBlocks.sum() + " bucketGets=" + bucketGets.sum()
+                + " readaheadBlocks=" + readaheadBlocks.sum() + " bucketBytes=" + bucketBytes.sum() + " indexWrites=" + indexWrites.sum()
+                + " fileReads=" + fileReads.sum() + " fileReadsBounced=" + fileReadsBounced.sum() + " fileWrites=" + fileWrites.sum()
                 + " forgotten=" + forgotten.sum();
     }
 }
