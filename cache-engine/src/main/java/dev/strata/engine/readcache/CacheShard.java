@@ -23,8 +23,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * write the index file.
  *
  * <p>Streaming I/O — readahead fills, reads of whole blocks — uses {@code O_DIRECT} through
- * {@link #directChannel} where the mode and the filesystem allow it; the rest (fills of uploads
- * and of random misses, reads of parts of blocks) goes through the page cache ({@link #channel}):
+ * {@link #directFile} where the mode and the filesystem allow it; the rest (fills of uploads
+ * and of random misses, reads of parts of blocks) goes through the page cache ({@link #bufferedFile}):
  * docs/read-cache.md, "Streaming I/O bypasses the page cache". Direct reads need page-aligned
  * memory: a caller's buffer that is not is read through a {@link #bounce} buffer and copied. The
  * kernel keeps the two channels coherent (a direct read writes dirty cached pages back first, a
@@ -61,16 +61,17 @@ final class CacheShard {
     private final int pages;
     /** Guarded by lock: the table changed since the index file was last written. */
     private boolean dirty;
-    private volatile FileChannel channel;
+    /** The data file through the page cache. */
+    private final Reopening bufferedFile;
     private final DirectIoMode directIo;
-    /** The data file opened with O_DIRECT; null: it is read and written through {@link #channel}. */
-    private volatile FileChannel directChannel;
+    /** The data file opened with O_DIRECT; its channel is null where it is read and written through {@link #bufferedFile}. */
+    private final Reopening directFile;
     /** Page-aligned direct buffers of {@link ReadCache#MAX_FILE_RUN_BLOCKS} blocks, for direct reads into a caller's unaligned buffer. */
     private final RecycledBuffers bounce;
-    private volatile boolean closed;
     private volatile long lastPersistNanos = System.nanoTime();
 
-    private CacheShard(ReadCacheConfig c, int number, ReadCacheStats stats, RecycledBuffers bounce) {
+    /** Opens the data file both ways (the direct way only where the mode and the filesystem allow it). */
+    private CacheShard(ReadCacheConfig c, int number, ReadCacheStats stats, RecycledBuffers bounce) throws IOException {
         this.number = number;
         this.blockSize = c.blockSize();
         this.dataFile = c.dir().resolve(String.format("shard-%02d.data", number));
@@ -83,6 +84,13 @@ final class CacheShard {
         this.pageCrcs = new int[c.slotsPerShard() * pages];
         this.directIo = c.directIo();
         this.bounce = bounce;
+        this.bufferedFile = new Reopening(this::openChannel);
+        try {
+            this.directFile = new Reopening(this::openDirectChannel);
+        } catch (IOException e) {
+            bufferedFile.close();
+            throw e;
+        }
     }
 
     /**
@@ -92,18 +100,21 @@ final class CacheShard {
      */
     static CacheShard open(ReadCacheConfig c, int number, ReadCacheStats stats, RecycledBuffers bounce) throws IOException {
         CacheShard s = new CacheShard(c, number, stats, bounce);
-        s.channel = s.openChannel();
         try {
-            s.directChannel = s.openDirectChannel();
+            FileChannel ch = s.bufferedFile.get();
+            long want = (long) s.geometry.slots() * s.blockSize;
+            if (ch.size() > want) {
+                ch.truncate(want);
+            } else if (ch.size() < want) {
+                ch.write(ByteBuffer.allocate(1), want - 1); // sparse: slots cost disk only once filled
+            }
         } catch (IOException e) {
-            s.channel.close();
+            try {
+                s.bufferedFile.close();
+            } finally {
+                s.directFile.close();
+            }
             throw e;
-        }
-        long want = (long) s.geometry.slots() * s.blockSize;
-        if (s.channel.size() > want) {
-            s.channel.truncate(want);
-        } else if (s.channel.size() < want) {
-            s.channel.write(ByteBuffer.allocate(1), want - 1); // sparse: slots cost disk only once filled
         }
         s.load();
         return s;
@@ -142,7 +153,7 @@ final class CacheShard {
 
     /** Whether the data file is read and written with O_DIRECT (bypassing the page cache). */
     boolean bypassesPageCache() {
-        return directChannel != null;
+        return directFile.current() != null;
     }
 
     private void load() {
@@ -513,7 +524,7 @@ final class CacheShard {
                 lock.unlock();
             }
             try {
-                channel().force(false);
+                bufferedFile.get().force(false);
                 ShardIndexFile.write(indexFile, geometry, entries);
                 stats.indexWrites.increment();
             } catch (IOException e) {
@@ -568,14 +579,10 @@ final class CacheShard {
         try {
             persist();
         } finally {
-            closed = true;
             try {
-                channel.close();
+                bufferedFile.close();
             } finally {
-                FileChannel f = directChannel;
-                if (f != null) {
-                    f.close();
-                }
+                directFile.close();
             }
         }
     }
@@ -588,12 +595,12 @@ final class CacheShard {
      * be overwritten), else through a bounce buffer and a copy. Other reads go through the page cache.
      */
     private void readFile(ByteBuffer buf, long base, boolean streaming) throws IOException {
-        FileChannel direct = directChannel();
+        FileChannel direct = directFile.get();
         int from = buf.position();
         int length = buf.remaining();
         int padded = (length + PAGE - 1) / PAGE * PAGE;
         if (!streaming || direct == null || (base + from) % PAGE != 0 || padded > ReadCache.MAX_FILE_RUN_BLOCKS * blockSize) {
-            readFully(buf, channel(), base);
+            readFully(buf, bufferedFile.get(), base);
             return;
         }
         if (buf.isDirect() && from + padded <= buf.capacity() && buf.alignmentOffset(from, PAGE) == 0) {
@@ -631,9 +638,9 @@ final class CacheShard {
      */
     private void writeSlots(ByteBuffer run, int from, int length, long position, boolean streaming) throws IOException {
         int padded = (length + PAGE - 1) / PAGE * PAGE;
-        FileChannel direct = directChannel();
+        FileChannel direct = directFile.get();
         if (!streaming || direct == null || !run.isDirect() || from + padded > run.capacity() || run.alignmentOffset(from, PAGE) != 0) {
-            writeFully(run.duplicate().limit(from + length).position(from), channel(), position);
+            writeFully(run.duplicate().limit(from + length).position(from), bufferedFile.get(), position);
             return;
         }
         ByteBuffer d = run.duplicate().clear();
@@ -651,40 +658,53 @@ final class CacheShard {
     }
 
     /**
-     * The data file's channel. A thread interrupted during I/O closes a FileChannel for every
-     * thread (ClosedByInterruptException); the shard then reopens it rather than failing every
-     * later read and fill.
+     * The data file opened one way, opened again when a thread interrupted during I/O closed it
+     * (a FileChannel then closes for every thread: ClosedByInterruptException) rather than failing
+     * every later read and fill of the shard.
      */
-    private FileChannel channel() throws IOException {
-        FileChannel ch = channel;
-        if (ch.isOpen() || closed) {
+    private static final class Reopening {
+        interface Opener {
+            /** The channel, or null where this way of opening is not used (no O_DIRECT). */
+            FileChannel open() throws IOException;
+        }
+
+        private final Opener opener;
+        private volatile FileChannel channel;
+        private volatile boolean closed;
+
+        Reopening(Opener opener) throws IOException {
+            this.opener = opener;
+            this.channel = opener.open();
+        }
+
+        /** The channel, reopened if an interrupt closed it; null if the opener gave none. */
+        FileChannel get() throws IOException {
+            FileChannel ch = channel;
             if (closed) {
                 throw new ClosedChannelException();
             }
-            return ch;
-        }
-        synchronized (this) {
-            if (!channel.isOpen() && !closed) {
-                channel = openChannel();
+            if (ch == null || ch.isOpen()) {
+                return ch;
             }
+            synchronized (this) {
+                if (!channel.isOpen() && !closed) {
+                    channel = opener.open();
+                }
+                return channel;
+            }
+        }
+
+        /** The channel as it is, without reopening (null if the opener gave none). */
+        FileChannel current() {
             return channel;
         }
-    }
 
-    /** The O_DIRECT channel (null if the shard uses the page cache), reopened like {@link #channel()}. */
-    private FileChannel directChannel() throws IOException {
-        FileChannel ch = directChannel;
-        if (ch == null || ch.isOpen() || closed) {
-            if (closed) {
-                throw new ClosedChannelException();
+        void close() throws IOException {
+            closed = true;
+            FileChannel ch = channel;
+            if (ch != null) {
+                ch.close();
             }
-            return ch;
-        }
-        synchronized (this) {
-            if (!directChannel.isOpen() && !closed) {
-                directChannel = openDirectChannel();
-            }
-            return directChannel;
         }
     }
 }
