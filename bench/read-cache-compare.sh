@@ -3,10 +3,10 @@
 # see the same machine load: BASE_TREE is another checkout (e.g. `git worktree add ../base REV`)
 # with its cache-engine classes built and this tree's ColdReadBench.java copied in (same bench
 # code for both); this tree is "new". Same arguments as bench/read-cache.sh otherwise.
-#   bench/read-cache-compare.sh BASE_TREE [REPS=3] [VOLUME_MIB=512] [ROUNDS=3] [WARMUP=2] [LATENCY_MS=0]
+#   bench/read-cache-compare.sh BASE_TREE [REPS=3] [VOLUME_MIB=512] [ROUNDS=3] [WARMUP=16] [LATENCY_MS=0]
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-BASE="$(cd "$1" && pwd)"; REPS="${2:-3}"; MIB="${3:-512}"; ROUNDS="${4:-3}"; WARMUP="${5:-2}"; LATENCY="${6:-0}"
+BASE="$(cd "$1" && pwd)"; REPS="${2:-3}"; MIB="${3:-512}"; ROUNDS="${4:-3}"; WARMUP="${5:-16}"; LATENCY="${6:-0}"
 . "$ROOT/bench/lib.sh"
 find_java
 build_engine_test_classpath

@@ -46,9 +46,11 @@ import java.util.stream.Stream;
  * the S3 client and server that the ceiling, measured after it, does not; and its own path (more
  * code than the ceiling's) is still being compiled in the round after (measured: 0.37, 0.53, 0.68
  * in rounds 1-3 of one JVM after a single warm-up). "Cold" is the cache, not the JVM: a node's
- * serve process runs for days. Then {@code ROUNDS} rounds of
- * (cold read, serial ceiling, parallel ceiling), each printed as one {@code run=N.R key=value ...}
- * line for bench/summarize.py (the ratio is per round: its cold read against its own ceiling).
+ * serve process runs for days. Then {@code ROUNDS} rounds of a cold read and both ceilings, in
+ * alternating order (cold read first in odd rounds, the ceilings first in even ones: the machine
+ * drifts within a round), each printed as one {@code run=N.R key=value ...} line for
+ * bench/summarize.py (the ratio is per round: its cold read against its own ceiling), with the
+ * reader's slowest 1 MiB read and how many took over 8 ms (stalls).
  * The process CPU time per MiB (engine, S3 client and S3Proxy together) is printed for both, and
  * the mean number of GETs in flight of the cold read and of the parallel ceiling. The volume's
  * open (attach: superblock, epochs, checkpoint, object list) is timed apart from its read.
@@ -59,7 +61,7 @@ import java.util.stream.Stream;
  * time to first byte is tens of milliseconds) it measures how well the readahead keeps GETs in
  * flight.
  *
- * <p>args: WORKDIR VOLUME_MIB RUN [ROUNDS=3] [WARMUP=2] [LATENCY_MS=0]
+ * <p>args: WORKDIR VOLUME_MIB RUN [ROUNDS=3] [WARMUP=16] [LATENCY_MS=0]
  */
 public final class ColdReadBench {
     public static void main(String[] args) throws Exception {
@@ -67,7 +69,7 @@ public final class ColdReadBench {
         int mib = Integer.parseInt(args[1]);
         String run = args.length > 2 ? args[2] : "1";
         int rounds = args.length > 3 ? Integer.parseInt(args[3]) : 3;
-        int warmup = args.length > 4 ? Integer.parseInt(args[4]) : 2;
+        int warmup = args.length > 4 ? Integer.parseInt(args[4]) : 16;
         int latencyMs = args.length > 5 ? Integer.parseInt(args[5]) : 0;
         long size = (long) mib << 20;
         Files.createDirectories(dir);
@@ -113,6 +115,14 @@ public final class ColdReadBench {
                     Thread.sleep(1500);
                 }
                 node = dir.resolve("reader-" + round);
+                // The order alternates from round to round, so that a drift of the machine (the JIT
+                // finishing, writeback of the last round's fills, other tenants) does not always
+                // favour the same side.
+                boolean ceilingFirst = (round & 1) == 0;
+                Ceilings ceilings = null;
+                if (ceilingFirst) {
+                    ceilings = ceilings(raw, objects, parallelGets, parallelRange);
+                }
                 Measured cold;
                 Measured coldOpen;
                 double coldInFlight;
@@ -121,11 +131,12 @@ public final class ColdReadBench {
                 long coldHits;
                 long coldJoins;
                 long coldHeld;
+                SlowReads coldSlow = new SlowReads();
                 try (StrataEngine reader = new StrataEngine(keptOpen(readerStore), node, "reader")) {
                     readerStore.getsInFlight(1); // the open's requests are not the read's
                     readerStore.getsSinceLastCall();
                     phase("cold-start");
-                    Measured[] openAndRead = openAndReadAll(reader, opts, size);
+                    Measured[] openAndRead = openAndReadAll(reader, opts, size, coldSlow);
                     cold = openAndRead[1];
                     coldOpen = openAndRead[0];
                     phase("cold-end");
@@ -138,25 +149,25 @@ public final class ColdReadBench {
                     coldHeld = c.stats().heldRunHits.sum();
                     c.close(); // persists its index, as a clean shutdown does
                 }
-                phase("serial-start");
-                Measured serial = ceiling(raw, objects, 1, 1 << 20);
-                phase("serial-end");
-                phase("parallel-start");
-                raw.getsInFlight(1);
-                Measured parallel = ceiling(raw, objects, parallelGets, parallelRange);
-                double parallelInFlight = raw.getsInFlight(parallel.secs);
-                phase("parallel-end");
+                if (!ceilingFirst) {
+                    ceilings = ceilings(raw, objects, parallelGets, parallelRange);
+                }
                 if (round <= 0) {
                     continue; // warm-up
                 }
+                Measured serial = ceilings.serial;
+                Measured parallel = ceilings.parallel;
+                double parallelInFlight = ceilings.parallelInFlight;
                 double ceiling = Math.max(serial.mbps, parallel.mbps);
                 double gib = size / (double) (1L << 30);
                 System.out.printf("run=%s.%d s3_get_ceiling_MBps=%.1f ceiling_serial_1MiB_MBps=%.1f ceiling_parallel_MBps=%.1f "
                         + "cold_read_MBps=%.1f cold_gets_per_GiB=%.1f cold_cpu_ms_per_MiB=%.2f ceiling_serial_cpu_ms_per_MiB=%.2f "
                         + "ceiling_parallel_cpu_ms_per_MiB=%.2f open_ms=%.1f open_cpu_ms=%.1f cold_block_hits=%d cold_block_joins=%d cold_held_hits=%d "
-                        + "cold_gets_in_flight=%.2f ceiling_parallel_gets_in_flight=%.2f cold_all_gets_per_GiB=%.1f%n",
+                        + "cold_gets_in_flight=%.2f ceiling_parallel_gets_in_flight=%.2f cold_all_gets_per_GiB=%.1f cold_max_read_ms=%.1f "
+                        + "cold_reads_over_8ms=%d ceiling_first=%d%n",
                         run, round, ceiling, serial.mbps, parallel.mbps, cold.mbps, coldGets / gib, cold.cpuMsPerMiB,
-                        serial.cpuMsPerMiB, parallel.cpuMsPerMiB, coldOpen.secs * 1e3, coldOpen.cpuMs, coldHits, coldJoins, coldHeld, coldInFlight, parallelInFlight, coldAllGets / gib);
+                        serial.cpuMsPerMiB, parallel.cpuMsPerMiB, coldOpen.secs * 1e3, coldOpen.cpuMs, coldHits, coldJoins, coldHeld, coldInFlight, parallelInFlight, coldAllGets / gib,
+                        coldSlow.maxNanos / 1e6, coldSlow.over8ms, ceilingFirst ? 1 : 0);
             }
             raw.close();
             readerStore.close();
@@ -282,6 +293,21 @@ public final class ColdReadBench {
         return new Measured(bytes / secs / 1e6, cpuMs / (bytes / (double) (1 << 20)), secs, cpuMs);
     }
 
+    private record Ceilings(Measured serial, Measured parallel, double parallelInFlight) {}
+
+    /** Both ceilings, one after the other: serial 1 MiB GETs, then the engine's GET size and concurrency. */
+    private static Ceilings ceilings(TimedStore raw, List<ObjectInfo> objects, int parallelGets, int parallelRange) throws Exception {
+        phase("serial-start");
+        Measured serial = ceiling(raw, objects, 1, 1 << 20);
+        phase("serial-end");
+        phase("parallel-start");
+        raw.getsInFlight(1);
+        Measured parallel = ceiling(raw, objects, parallelGets, parallelRange);
+        double inFlight = raw.getsInFlight(parallel.secs);
+        phase("parallel-end");
+        return new Ceilings(serial, parallel, inFlight);
+    }
+
     /** Every byte of the objects read with ranged GETs of {@code range} bytes, {@code threads} at a time (in object order). */
     private static Measured ceiling(ObjectStore raw, List<ObjectInfo> objects, int threads, int range) throws Exception {
         List<long[]> work = new ArrayList<>();
@@ -350,11 +376,11 @@ public final class ColdReadBench {
     }
 
     /** The volume's open (attach: superblock, epochs, checkpoint, object list) and then its read, measured apart. */
-    private static Measured[] openAndReadAll(StrataEngine engine, VolumeOptions opts, long size) throws Exception {
+    private static Measured[] openAndReadAll(StrataEngine engine, VolumeOptions opts, long size, SlowReads slow) throws Exception {
         LogStructuredVolume[] v = new LogStructuredVolume[1];
         Measured open = measure(1 << 20, () -> v[0] = engine.openReadOnly("v", opts));
         try (LogStructuredVolume volume = v[0]) {
-            Measured read = measure(size, () -> onVirtualThread(() -> readVolume(volume, size)));
+            Measured read = measure(size, () -> onVirtualThread(() -> readVolume(volume, size, slow)));
             return new Measured[] {open, read};
         }
     }
@@ -377,16 +403,34 @@ public final class ColdReadBench {
 
     private static void readAll(StrataEngine engine, VolumeOptions opts, long size) throws IOException {
         try (LogStructuredVolume v = engine.openReadOnly("v", opts)) {
-            readVolume(v, size);
+            readVolume(v, size, new SlowReads());
         }
     }
 
     /** Reads {@code size} bytes of {@code v} from 0 in 1 MiB reads, into a page-aligned buffer as `strata serve`'s NBD server does. */
-    private static void readVolume(LogStructuredVolume v, long size) throws IOException {
+    private static void readVolume(LogStructuredVolume v, long size, SlowReads slow) throws IOException {
         ByteBuffer buf = ByteBuffer.allocateDirect((1 << 20) + 4096).alignedSlice(4096).limit(1 << 20).slice();
         for (long off = 0; off < size; off += buf.capacity()) {
             buf.clear();
+            long t0 = System.nanoTime();
             v.read(off, buf);
+            slow.add(System.nanoTime() - t0);
+        }
+    }
+
+    /**
+     * The reader's stalls: its slowest 1 MiB read and how many took over 8 ms (a read normally
+     * takes ~1 ms; stalls at object boundaries were the sign of a readahead that did not cross them).
+     */
+    private static final class SlowReads {
+        long maxNanos;
+        int over8ms;
+
+        void add(long nanos) {
+            maxNanos = Math.max(maxNanos, nanos);
+            if (nanos > 8_000_000) {
+                over8ms++;
+            }
         }
     }
 
