@@ -3,7 +3,6 @@ package dev.strata.engine.objectlog;
 import dev.strata.engine.readcache.BlockSource;
 import dev.strata.engine.readcache.CachedObject;
 import dev.strata.engine.readcache.ReadCache;
-import dev.strata.engine.readcache.ReadaheadGetQueue;
 import dev.strata.engine.store.ObjectStore;
 import dev.strata.engine.util.Crc32c;
 import dev.strata.engine.volume.CorruptDataException;
@@ -39,8 +38,6 @@ public final class ObjectReader {
     private volatile ReadCache cache;
     private volatile long cacheVolumeHigh;
     private volatile long cacheVolumeLow;
-    /** This volume's readahead GETs: at most {@code readaheadGets} at once, nearest first. Set with the cache. */
-    private volatile ReadaheadGetQueue readaheadGets;
 
     public ObjectReader(ObjectStore store, VolumeKeys keys, int maxHeaders) {
         this.store = store;
@@ -67,7 +64,6 @@ public final class ObjectReader {
         }
         this.cacheVolumeHigh = id.getMostSignificantBits();
         this.cacheVolumeLow = id.getLeastSignificantBits();
-        this.readaheadGets = new ReadaheadGetQueue(Math.max(1, cache.config().readaheadGets()));
         this.cache = cache;
     }
 
@@ -332,8 +328,7 @@ public final class ObjectReader {
     private void prefetch(ReadCache c, ObjectHeader h, long offset, long length) {
         long end = Math.min(h.dataBytes, offset + length);
         if (offset < end) {
-            c.prefetch(cachedObject(h), offset, end - offset, (obj, first, count, buf) -> fetchBlocks(h, first, count, buf),
-                    readaheadGets);
+            c.prefetch(cachedObject(h), offset, end - offset, (obj, first, count, buf) -> fetchBlocks(h, first, count, buf));
         }
     }
 

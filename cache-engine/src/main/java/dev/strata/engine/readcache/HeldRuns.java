@@ -23,7 +23,7 @@ final class HeldRuns {
      * runs its readahead fetched, and a second stream may interleave with it.
      */
     static int capacityFor(ReadCacheConfig config) {
-        return 2 * Math.max(4, config.readaheadWindowGets());
+        return 2 * Math.max(4, config.readaheadGets());
     }
 
     /** Holds a run; {@code release} lets it go (removes its flights, releases its buffer). */

@@ -84,7 +84,7 @@ public final class ReadCache implements AutoCloseable {
         this.dirLock = dirLock;
         this.buffers = new RecycledBuffers(blockSize, 64, true);
         this.runBuffers = runBuffers;
-        // Enough for the readahead GETs in flight of a few volumes, the fills queued behind them and the held runs.
+        // Enough for the readahead GETs in flight of a few streams, the fills queued behind them and the held runs.
         this.gets = new RecycledBuffers(config.readaheadGetBlocks() * blockSize,
                 4 * Math.max(4, config.readaheadGets()) + HeldRuns.capacityFor(config), false);
         this.held = new HeldRuns(HeldRuns.capacityFor(config));
@@ -381,14 +381,12 @@ public final class ReadCache implements AutoCloseable {
      * Readahead (docs/read-cache.md, "Readahead"): starts fetching the blocks covering
      * {@code [offset, offset + length)} of the object's data area that are neither cached nor
      * being fetched, in ranged GETs of at most {@code readaheadGetBlocks} blocks, each in its own
-     * virtual thread, as single-flight fetches that later readers join or hit. The blocks are
-     * claimed at once; the GETs go through {@code gets}, the volume's queue (at most
-     * {@code readaheadGets} of its readahead GETs run at a time, in the order they were asked
-     * for). The caller (the volume's {@code SequentialReadahead}, which knows where a sequential
-     * reader goes next, also across objects) bounds how far ahead. Returns without waiting;
-     * failures only cost the readahead (whoever joined a failed fetch reads the block itself).
+     * virtual thread, as single-flight fetches that later readers join or hit. The caller (the
+     * volume's {@code SequentialReadahead}, which knows where a sequential reader goes next, also
+     * across objects) bounds how much is in flight. Returns without waiting; failures only cost
+     * the readahead (whoever joined a failed fetch reads the block itself).
      */
-    public void prefetch(CachedObject obj, long offset, long length, BlockSource source, ReadaheadGetQueue gets) {
+    public void prefetch(CachedObject obj, long offset, long length, BlockSource source) {
         if (length <= 0 || closed || config.readaheadGets() == 0) {
             return;
         }
@@ -400,7 +398,7 @@ public final class ReadCache implements AutoCloseable {
             // Claimed here, in the caller's thread: a reader arriving at these blocks finds them in flight.
             CompletableFuture<SharedRun.Block>[] mine = claim(obj, a, Math.min(end, from + getBlocks));
             if (mine != null) {
-                gets.submit(() -> prefetch(obj, a, mine, source));
+                Thread.ofVirtual().name("read-cache-readahead").start(() -> prefetch(obj, a, mine, source));
             }
         }
     }

@@ -16,8 +16,7 @@ import java.time.Duration;
  * @param persistEvery    a shard's index is rewritten at most this often while it changes (and on close)
  * @param fillThreads     threads writing fills into the cache
  * @param fillQueue       fills waiting for a thread; more are dropped
- * @param readaheadGets   ranged GETs a volume's readahead keeps in flight at most (0: no readahead); its
- *                        window is {@value #READAHEAD_WINDOW_GETS_PER_GET_IN_FLIGHT} times as many GETs
+ * @param readaheadGets   ranged GETs a sequential reader keeps in flight ahead of itself (0: no readahead)
  * @param readaheadGetBlocks blocks per readahead GET
  * @param directIo          whether the cache files are read and written with {@code O_DIRECT} (docs/read-cache.md, "The cache files bypass the page cache")
  */
@@ -28,12 +27,6 @@ public record ReadCacheConfig(Path dir, long sizeBytes, int shards, int blockSiz
     public static final int DEFAULT_BLOCK_SIZE = 64 * 1024;
     static final int DEFAULT_READAHEAD_GETS = 4;
     static final int DEFAULT_READAHEAD_GET_BLOCKS = 16;
-    /**
-     * How many GETs' worth of data a sequential reader's readahead window holds per GET it may
-     * have in flight: with a window of twice what may be in flight, GETs go on while the reader
-     * catches up, instead of each one waiting for the reader to move (docs/read-cache.md, "Readahead").
-     */
-    public static final int READAHEAD_WINDOW_GETS_PER_GET_IN_FLIGHT = 2;
 
     public ReadCacheConfig {
         if (shards < 1 || blockSize < 4096 || blocksPerRegion < 1 || fillThreads < 1 || fillQueue < 1 || readaheadGets < 0
@@ -53,16 +46,6 @@ public record ReadCacheConfig(Path dir, long sizeBytes, int shards, int blockSiz
         int shards = (int) Math.max(1, Math.min(16, sizeBytes / DEFAULT_BLOCK_SIZE));
         return new ReadCacheConfig(dir, sizeBytes, shards, DEFAULT_BLOCK_SIZE, 16, EvictionPolicy.Kind.TINY_LFU,
                 Duration.ofSeconds(10), 4, 256, DEFAULT_READAHEAD_GETS, DEFAULT_READAHEAD_GET_BLOCKS, DirectIoMode.AUTO);
-    }
-
-    /** Bytes of one readahead GET. */
-    public long readaheadGetBytes() {
-        return (long) readaheadGetBlocks * blockSize;
-    }
-
-    /** GETs' worth of data a sequential reader's readahead window holds (0: no readahead). */
-    public int readaheadWindowGets() {
-        return READAHEAD_WINDOW_GETS_PER_GET_IN_FLIGHT * readaheadGets;
     }
 
     public int slotsPerShard() {

@@ -180,8 +180,8 @@ public final class LogStructuredVolume implements Volume {
         reader.useCache(cache, superblock.volumeId());
         var c = cache.config();
         if (c.readaheadGets() > 0) {
-            long get = c.readaheadGetBytes();
-            readahead = new SequentialReadahead(c.readaheadWindowGets() * get, get, this::prefetch);
+            long get = (long) c.readaheadGetBlocks() * c.blockSize();
+            readahead = new SequentialReadahead(c.readaheadGets() * get, get, this::prefetch);
         }
     }
 

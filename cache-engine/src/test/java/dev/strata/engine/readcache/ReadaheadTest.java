@@ -84,72 +84,20 @@ class ReadaheadTest {
     @Test
     void heldRunsAreBoundedAndABlockOfAReleasedRunReadsFromTheCache() throws Exception {
         try (CacheFixture f = new CacheFixture(tmp)) {
-            int blocks = 2 * BLOCKS;
-            f.writeObject(1, blocks * BLOCK);
+            f.writeObject(1, BLOCKS * BLOCK);
             f.open(config(f.cacheDir()));
             f.warmHeader(1);
-            // 32 runs of 4 blocks; at most twice the window (2 x 8 runs) are held after their fills, the others were released.
-            f.reader.prefetch(1, CacheFixture.EPOCH, 0, (long) blocks * BLOCK);
-            awaitFilled(f, blocks);
+            // 16 runs of 4 blocks; at most 2 x 4 runs are held after their fills, the others were released.
+            f.reader.prefetch(1, CacheFixture.EPOCH, 0, (long) BLOCKS * BLOCK);
+            awaitFilled(f, BLOCKS);
             long gets = f.dataGets();
-            for (int b = 0; b < blocks; b += 2) {
+            for (int b = 0; b < BLOCKS; b += 2) {
                 f.readAndCheck(1, (long) b * BLOCK, 2 * BLOCK);
             }
             ReadCacheStats s = f.cache.stats();
-            assertEquals(16L * 4, s.heldRunHits.sum(), "the 16 runs still held: " + s);
-            assertEquals(blocks, s.blockHits.sum(), "the rest from the cache file: " + s);
+            assertEquals(8L * 4, s.heldRunHits.sum(), "the 8 runs still held: " + s);
+            assertEquals(BLOCKS, s.blockHits.sum(), "the rest from the cache file: " + s);
             assertEquals(gets, f.dataGets(), "no GET: " + s);
-        }
-    }
-
-    @Test
-    void aVolumesReadaheadKeepsAtMostReadaheadGetsInFlightAndFetchesTheNearestFirst() throws Exception {
-        int blocks = 32; // 8 GETs of 4 blocks: a whole window, twice what may be in flight
-        byte[] data = new byte[blocks * BLOCK];
-        new java.util.Random(7).nextBytes(data);
-        int[] crcs = new int[blocks];
-        for (int b = 0; b < blocks; b++) {
-            crcs[b] = Crc32c.of(data, b * BLOCK, BLOCK);
-        }
-        CachedObject obj = new CachedObject(1, 2, 3, 4, (long) blocks * BLOCK, crcs, "obj");
-        java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
-        java.util.concurrent.atomic.AtomicInteger maxInFlight = new java.util.concurrent.atomic.AtomicInteger();
-        List<Integer> started = java.util.Collections.synchronizedList(new ArrayList<>());
-        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
-        BlockSource source = (o, first, count, dst) -> {
-            started.add(first);
-            maxInFlight.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
-            try {
-                release.await();
-            } catch (InterruptedException e) {
-                throw new java.io.InterruptedIOException();
-            } finally {
-                inFlight.decrementAndGet();
-            }
-            dst.clear();
-            dst.put(data, first * BLOCK, dst.remaining());
-        };
-        ReadaheadGetQueue queue = new ReadaheadGetQueue(4);
-        try (ReadCache cache = ReadCache.open(config(tmp.resolve("cache")))) {
-            for (int g = 0; g < blocks / 4; g++) {
-                cache.prefetch(obj, (long) g * 4 * BLOCK, 4L * BLOCK, source, queue); // window steps, nearest first
-            }
-            long deadline = System.nanoTime() + 10_000_000_000L;
-            while (inFlight.get() < 4) {
-                assertTrue(System.nanoTime() < deadline, "4 GETs did not start: " + started);
-                Thread.sleep(1);
-            }
-            Thread.sleep(50); // a fifth GET would have started by now
-            assertEquals(4, inFlight.get(), "GETs in flight with the whole window asked for: " + started);
-            assertEquals(4, queue.waiting(), "the rest wait");
-            assertEquals(java.util.Set.of(0, 4, 8, 12), java.util.Set.copyOf(started), "the nearest four first");
-            release.countDown();
-            ByteBuffer dst = ByteBuffer.allocate(blocks * BLOCK);
-            cache.read(obj, 0, dst, blocks * BLOCK, source); // joins or hits every block
-            assertArrayEquals(data, dst.array());
-            assertEquals(4, maxInFlight.get(), "never more than the volume's readahead GETs at once");
-            assertEquals(blocks / 4, started.size(), "each GET once: " + started);
-            assertEquals(0, queue.waiting(), "none left waiting");
         }
     }
 
@@ -254,7 +202,7 @@ class ReadaheadTest {
             ByteBuffer dst = ByteBuffer.allocate(2 * BLOCK);
             cache.read(obj, 0, dst.clear(), 2 * BLOCK, source);
             cache.read(obj, 2L * BLOCK, dst.clear(), 2 * BLOCK, source);
-            cache.prefetch(obj, 4L * BLOCK, 16L * BLOCK, source, new ReadaheadGetQueue(4)); // claims 4-7, 8-11, ... in this thread
+            cache.prefetch(obj, 4L * BLOCK, 16L * BLOCK, source); // claims 4-7, 8-11, ... in this thread
             AtomicReference<Throwable> failure = new AtomicReference<>();
             Thread t = Thread.ofPlatform().unstarted(() -> {
                 try {
