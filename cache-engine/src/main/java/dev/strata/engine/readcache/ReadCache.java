@@ -44,7 +44,7 @@ public final class ReadCache implements AutoCloseable {
     static final int MAX_FILE_RUN_BLOCKS = 16;
     /** Direct, page-aligned buffers of {@link #MAX_FILE_RUN_BLOCKS} blocks: fills, and the shards' bounce buffers. */
     private final RecycledBuffers runBuffers;
-    /** Heap buffers of one readahead GET for ranged GETs (docs/read-cache.md, "GET buffers"). */
+    /** Direct, page-aligned buffers of one readahead GET for ranged GETs, filled in place (docs/read-cache.md, "GET buffers"). */
     private final RecycledBuffers gets;
     private final CacheFiller filler;
     /** Readahead runs kept in memory after their fill. */
@@ -86,7 +86,7 @@ public final class ReadCache implements AutoCloseable {
         this.runBuffers = runBuffers;
         // Enough for the readahead GETs in flight of a few streams, the fills queued behind them and the held runs.
         this.gets = new RecycledBuffers(config.readaheadGetBlocks() * blockSize,
-                4 * Math.max(4, config.readaheadGets()) + HeldRuns.capacityFor(config), false);
+                4 * Math.max(4, config.readaheadGets()) + HeldRuns.capacityFor(config), true);
         this.held = new HeldRuns(HeldRuns.capacityFor(config));
         this.filler = new CacheFiller(config.fillThreads(), config.fillQueue(), "read-cache-fill");
     }
@@ -652,11 +652,19 @@ public final class ReadCache implements AutoCloseable {
             done.run();
             return;
         }
-        ByteBuffer frozen = bytes.asReadOnlyBuffer();
         // Readahead fills, and a reader's own miss as large as a readahead GET, stream past the page
         // cache; a smaller miss (a random read, mostly) goes through it.
         boolean streaming = out == null || count >= config.readaheadGetBlocks();
-        if (!fill(obj, block, count, (off, dst, len) -> dst.put(frozen.slice((int) (off - from), len)), done, false, streaming)) {
+        boolean queued;
+        ByteBuffer whole = run.bytes();
+        if (whole.isDirect() && whole.alignmentOffset(0, CacheShard.PAGE) == 0) {
+            // A recycled GET buffer (direct, page-aligned): written into the cache straight from it.
+            queued = fillInPlace(obj, block, count, whole, done, streaming);
+        } else {
+            ByteBuffer frozen = bytes.asReadOnlyBuffer();
+            queued = fill(obj, block, count, (off, dst, len) -> dst.put(frozen.slice((int) (off - from), len)), done, false, streaming);
+        }
+        if (!queued) {
             done.run();
         }
     }
@@ -729,14 +737,9 @@ public final class ReadCache implements AutoCloseable {
         boolean queued = filler.submit(() -> {
             ByteBuffer run = runBuffers.take();
             try {
-                // Stretches of consecutive blocks of one shard (a region of 16 blocks is one shard),
-                // each filled with one slot reservation and as few writes as its slots allow.
                 for (int k = 0; k < count; ) {
                     CacheShard shard = shardOf(obj.block(block + k));
-                    int n = 1;
-                    while (k + n < count && n < MAX_FILE_RUN_BLOCKS && shardOf(obj.block(block + k + n)) == shard) {
-                        n++;
-                    }
+                    int n = stretch(obj, block + k, count - k, shard);
                     fillStretch(obj, block + k, n, shard, copier, verify, streaming, run);
                     shard.maybePersist();
                     k += n;
@@ -750,6 +753,58 @@ public final class ReadCache implements AutoCloseable {
             stats.fillsDropped.increment();
         }
         return queued;
+    }
+
+    /**
+     * Queues a fill of blocks {@code block..block+count-1}, verified already, whose bytes lie back
+     * to back in {@code bytes} (block k from {@code k * blockSize}): a direct, page-aligned buffer,
+     * written into the cache files straight from it (no copy into a run buffer). The fill may zero
+     * the bytes between the end of the last block and the next page boundary, if the buffer's
+     * capacity has them; nothing reads them.
+     */
+    private boolean fillInPlace(CachedObject obj, int block, int count, ByteBuffer bytes, Runnable release, boolean streaming) {
+        if (closed) {
+            return false;
+        }
+        boolean queued = filler.submit(() -> {
+            try {
+                for (int k = 0; k < count; ) {
+                    CacheShard shard = shardOf(obj.block(block + k));
+                    int n = stretch(obj, block + k, count - k, shard);
+                    BlockKey[] keys = new BlockKey[n];
+                    int[] crcs = new int[n];
+                    int[] lengths = new int[n];
+                    for (int m = 0; m < n; m++) {
+                        int b = block + k + m;
+                        keys[m] = obj.block(b);
+                        crcs[m] = obj.blockCrcs()[b];
+                        lengths[m] = obj.blockLength(b, blockSize);
+                    }
+                    shard.fillRun(keys, crcs, lengths, bytes.slice(k * blockSize, bytes.capacity() - k * blockSize), streaming);
+                    shard.maybePersist();
+                    k += n;
+                }
+            } finally {
+                release.run();
+            }
+        });
+        if (!queued) {
+            stats.fillsDropped.increment();
+        }
+        return queued;
+    }
+
+    /**
+     * How many of the (at most {@code max}) blocks from {@code first} on lie in {@code shard}, in a
+     * row, up to {@link #MAX_FILE_RUN_BLOCKS}: a stretch filled with one slot reservation and as few
+     * writes as its slots allow (a region of 16 blocks is one shard).
+     */
+    private int stretch(CachedObject obj, int first, int max, CacheShard shard) {
+        int n = 1;
+        while (n < max && n < MAX_FILE_RUN_BLOCKS && shardOf(obj.block(first + n)) == shard) {
+            n++;
+        }
+        return n;
     }
 
     /** Copies blocks {@code first..first+n-1} into {@code run} back to back and fills them into {@code shard}. */

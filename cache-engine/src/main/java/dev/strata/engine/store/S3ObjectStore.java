@@ -214,8 +214,17 @@ public final class S3ObjectStore implements ObjectStore {
         return n;
     }
 
+    /**
+     * 64 KiB staging arrays for GETs into direct buffers (the HTTP client reads into arrays only):
+     * small enough to stay in the CPU's cache between the socket's copy and ours, recycled because
+     * readahead GETs run on short-lived virtual threads (no thread-locals) and make no garbage.
+     */
+    private final java.util.concurrent.ConcurrentLinkedQueue<byte[]> chunks = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private static final int CHUNK = 64 << 10;
+    private static final int CHUNKS_KEPT = 32;
+
     /** Fills {@code dst} from {@code in} until it is full or the stream ends; returns the bytes read. */
-    private static int readInto(InputStream in, ByteBuffer dst) throws IOException {
+    private int readInto(InputStream in, ByteBuffer dst) throws IOException {
         int total = 0;
         if (dst.hasArray()) {
             while (dst.hasRemaining()) {
@@ -227,14 +236,23 @@ public final class S3ObjectStore implements ObjectStore {
                 total += r;
             }
         } else {
-            byte[] chunk = new byte[Math.min(64 << 10, dst.remaining())];
-            while (dst.hasRemaining()) {
-                int r = in.read(chunk, 0, Math.min(chunk.length, dst.remaining()));
-                if (r < 0) {
-                    break;
+            byte[] chunk = chunks.poll();
+            if (chunk == null) {
+                chunk = new byte[CHUNK];
+            }
+            try {
+                while (dst.hasRemaining()) {
+                    int r = in.read(chunk, 0, Math.min(chunk.length, dst.remaining()));
+                    if (r < 0) {
+                        break;
+                    }
+                    dst.put(chunk, 0, r);
+                    total += r;
                 }
-                dst.put(chunk, 0, r);
-                total += r;
+            } finally {
+                if (chunks.size() < CHUNKS_KEPT) {
+                    chunks.offer(chunk);
+                }
             }
         }
         return total;

@@ -101,6 +101,34 @@ class ReadaheadTest {
         }
     }
 
+    /**
+     * Readahead runs are filled into the cache straight from their GET buffers, and the fill of a
+     * short last block rounds its write up to a whole page in that buffer: the readers of the held
+     * run and, after a restart, the readers of the cache file get exactly the object's bytes.
+     */
+    @Test
+    void aReadaheadRunEndingInAShortBlockIsFilledFromItsGetBufferAndReadsBackExactly() throws Exception {
+        int size = 10 * BLOCK + 4608; // the last block: one page and a part of one
+        try (CacheFixture f = new CacheFixture(tmp)) {
+            f.writeObject(1, size);
+            f.open(config(f.cacheDir()));
+            f.warmHeader(1);
+            f.reader.prefetch(1, CacheFixture.EPOCH, 0, size); // runs of blocks 0-3, 4-7, 8-10
+            awaitFilled(f, 11);
+            f.readAndCheck(1, 0, size);
+            assertEquals(11, f.cache.stats().heldRunHits.sum(), "read from the held runs: " + f.cache.stats());
+            f.closeCache();
+            f.open(config(f.cacheDir()));
+            f.warmHeader(1);
+            long gets = f.dataGets();
+            f.readAndCheck(1, 0, size);
+            ReadCacheStats s = f.cache.stats();
+            assertEquals(11, s.blockHits.sum(), "every block from the cache file: " + s);
+            assertEquals(0, s.corruptBlocks.sum(), "no block failed its check: " + s);
+            assertEquals(gets, f.dataGets(), "no GET: " + s);
+        }
+    }
+
     /** Waits until the readahead's GETs are done and {@code blocks} blocks are filled (and their runs held). */
     private static void awaitFilled(CacheFixture f, int blocks) throws InterruptedException {
         long deadline = System.nanoTime() + 10_000_000_000L;
