@@ -60,6 +60,16 @@ public final class S3ObjectStore implements ObjectStore {
     private final String description;
     private final Backoff backoff;
     private final ObjectStoreStats stats = new ObjectStoreStats();
+    /**
+     * 64 KiB staging arrays for GETs into direct buffers (the HTTP client reads into arrays only):
+     * small enough to stay in the CPU's cache between the socket's copy and ours, recycled because
+     * readahead GETs run on short-lived virtual threads (no thread-locals) and make no garbage;
+     * at most about {@link #CHUNKS_KEPT} are kept (the size check races, harmlessly).
+     */
+    private final java.util.concurrent.ConcurrentLinkedQueue<byte[]> chunks = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private static final int CHUNK = 64 << 10;
+    private static final int CHUNKS_KEPT = 32;
+
     /** Keys per ListObjectsV2 page; S3's maximum. Lowered only by tests, to cross page boundaries cheaply. */
     volatile int listPageSize = 1000;
 
@@ -213,15 +223,6 @@ public final class S3ObjectStore implements ObjectStore {
         }
         return n;
     }
-
-    /**
-     * 64 KiB staging arrays for GETs into direct buffers (the HTTP client reads into arrays only):
-     * small enough to stay in the CPU's cache between the socket's copy and ours, recycled because
-     * readahead GETs run on short-lived virtual threads (no thread-locals) and make no garbage.
-     */
-    private final java.util.concurrent.ConcurrentLinkedQueue<byte[]> chunks = new java.util.concurrent.ConcurrentLinkedQueue<>();
-    private static final int CHUNK = 64 << 10;
-    private static final int CHUNKS_KEPT = 32;
 
     /** Fills {@code dst} from {@code in} until it is full or the stream ends; returns the bytes read. */
     private int readInto(InputStream in, ByteBuffer dst) throws IOException {
