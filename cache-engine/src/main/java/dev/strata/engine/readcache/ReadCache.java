@@ -659,10 +659,10 @@ public final class ReadCache implements AutoCloseable {
         ByteBuffer whole = run.bytes();
         if (whole.isDirect() && whole.alignmentOffset(0, CacheShard.PAGE) == 0) {
             // A recycled GET buffer (direct, page-aligned): written into the cache straight from it.
-            queued = fillInPlace(obj, block, count, whole, done, streaming);
+            queued = fill(obj, block, count, null, whole, done, false, streaming);
         } else {
             ByteBuffer frozen = bytes.asReadOnlyBuffer();
-            queued = fill(obj, block, count, (off, dst, len) -> dst.put(frozen.slice((int) (off - from), len)), done, false, streaming);
+            queued = fill(obj, block, count, (off, dst, len) -> dst.put(frozen.slice((int) (off - from), len)), null, done, false, streaming);
         }
         if (!queued) {
             done.run();
@@ -723,68 +723,44 @@ public final class ReadCache implements AutoCloseable {
             uploadFillBytes.addAndGet(-bytes);
             release.run();
         };
-        if (!fill(obj, 0, blocks, copier, done, true, streaming)) {
+        if (!fill(obj, 0, blocks, copier, null, done, true, streaming)) {
             done.run();
         }
     }
 
-    /** Queues a fill; {@code streaming}: with O_DIRECT where the cache has it ("Streaming I/O bypasses the page cache"). */
-    private boolean fill(CachedObject obj, int block, int count, BlockCopier copier, Runnable release, boolean verify,
-            boolean streaming) {
-        if (closed) {
-            return false;
-        }
-        boolean queued = filler.submit(() -> {
-            ByteBuffer run = runBuffers.take();
-            try {
-                for (int k = 0; k < count; ) {
-                    CacheShard shard = shardOf(obj.block(block + k));
-                    int n = stretch(obj, block + k, count - k, shard);
-                    fillStretch(obj, block + k, n, shard, copier, verify, streaming, run);
-                    shard.maybePersist();
-                    k += n;
-                }
-            } finally {
-                runBuffers.give(run);
-                release.run();
-            }
-        });
-        if (!queued) {
-            stats.fillsDropped.increment();
-        }
-        return queued;
-    }
-
     /**
-     * Queues a fill of blocks {@code block..block+count-1}, verified already, whose bytes lie back
-     * to back in {@code bytes} (block k from {@code k * blockSize}): a direct, page-aligned buffer,
-     * written into the cache files straight from it (no copy into a run buffer). The fill may zero
-     * the bytes between the end of the last block and the next page boundary, if the buffer's
-     * capacity has them; nothing reads them.
+     * Queues a fill of blocks {@code block..block+count-1}; {@code streaming}: with O_DIRECT where
+     * the cache has it ("Streaming I/O bypasses the page cache"). The bytes come from {@code copier}
+     * (copied into a run buffer first) or, when it is null, lie back to back in {@code inPlace}
+     * (block k from {@code k * blockSize}): a direct, page-aligned buffer written into the cache
+     * files straight from it. Such a fill may zero the bytes between the end of the last block and
+     * the next page boundary, if the buffer's capacity has them; nothing reads them.
      */
-    private boolean fillInPlace(CachedObject obj, int block, int count, ByteBuffer bytes, Runnable release, boolean streaming) {
+    private boolean fill(CachedObject obj, int block, int count, BlockCopier copier, ByteBuffer inPlace, Runnable release,
+            boolean verify, boolean streaming) {
         if (closed) {
             return false;
         }
         boolean queued = filler.submit(() -> {
+            ByteBuffer run = copier == null ? null : runBuffers.take();
             try {
+                // Stretches of consecutive blocks of one shard (a region of 16 blocks is one shard),
+                // each filled with one slot reservation and as few writes as its slots allow.
                 for (int k = 0; k < count; ) {
                     CacheShard shard = shardOf(obj.block(block + k));
-                    int n = stretch(obj, block + k, count - k, shard);
-                    BlockKey[] keys = new BlockKey[n];
-                    int[] crcs = new int[n];
-                    int[] lengths = new int[n];
-                    for (int m = 0; m < n; m++) {
-                        int b = block + k + m;
-                        keys[m] = obj.block(b);
-                        crcs[m] = obj.blockCrcs()[b];
-                        lengths[m] = obj.blockLength(b, blockSize);
+                    int n = 1;
+                    while (k + n < count && n < MAX_FILE_RUN_BLOCKS && shardOf(obj.block(block + k + n)) == shard) {
+                        n++;
                     }
-                    shard.fillRun(keys, crcs, lengths, bytes.slice(k * blockSize, bytes.capacity() - k * blockSize), streaming);
+                    ByteBuffer bytes = copier == null ? inPlace.slice(k * blockSize, inPlace.capacity() - k * blockSize) : run;
+                    fillStretch(obj, block + k, n, shard, copier, verify, streaming, bytes);
                     shard.maybePersist();
                     k += n;
                 }
             } finally {
+                if (run != null) {
+                    runBuffers.give(run);
+                }
                 release.run();
             }
         });
@@ -795,19 +771,9 @@ public final class ReadCache implements AutoCloseable {
     }
 
     /**
-     * How many of the (at most {@code max}) blocks from {@code first} on lie in {@code shard}, in a
-     * row, up to {@link #MAX_FILE_RUN_BLOCKS}: a stretch filled with one slot reservation and as few
-     * writes as its slots allow (a region of 16 blocks is one shard).
+     * Fills blocks {@code first..first+n-1}, back to back in {@code run}, into {@code shard}: copied
+     * there by {@code copier} first, or already there when it is null.
      */
-    private int stretch(CachedObject obj, int first, int max, CacheShard shard) {
-        int n = 1;
-        while (n < max && n < MAX_FILE_RUN_BLOCKS && shardOf(obj.block(first + n)) == shard) {
-            n++;
-        }
-        return n;
-    }
-
-    /** Copies blocks {@code first..first+n-1} into {@code run} back to back and fills them into {@code shard}. */
     private void fillStretch(CachedObject obj, int first, int n, CacheShard shard, BlockCopier copier, boolean verify, boolean streaming,
             ByteBuffer run) {
         BlockKey[] keys = new BlockKey[n];
@@ -817,8 +783,10 @@ public final class ReadCache implements AutoCloseable {
         for (int k = 0; k < n; k++) {
             int b = first + k;
             int len = obj.blockLength(b, blockSize);
-            run.position(k * blockSize);
-            copier.copy((long) b * blockSize, run, len);
+            if (copier != null) {
+                run.position(k * blockSize);
+                copier.copy((long) b * blockSize, run, len);
+            }
             lengths[k] = len;
             crcs[k] = obj.blockCrcs()[b];
             if (verify && Crc32c.of(run, k * blockSize, k * blockSize + len) != crcs[k]) {
