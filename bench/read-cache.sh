@@ -5,13 +5,14 @@
 # concurrency the engine's readahead uses), after WARMUP warm-up rounds; then a restart of the
 # reading node: hit ratio and GETs. Each JVM (REPS) runs ROUNDS measured rounds; the ratio is per
 # round. The JVM runs with the GC `strata serve` uses (ZGC). LATENCY_MS adds that much latency
-# before every request, engine and ceiling alike (a remote store's time to first byte).
-#   bench/read-cache.sh [REPS=3] [VOLUME_MIB=256] [ROUNDS=3] [WARMUP=16] [LATENCY_MS=0]
+# before every request, engine and ceiling alike (a remote store's time to first byte). QUEUE_DEPTH:
+# 1 MiB reads the cold reader keeps in flight (1: one at a time; 4: as a client with an I/O depth).
+#   bench/read-cache.sh [REPS=3] [VOLUME_MIB=256] [ROUNDS=3] [WARMUP=16] [LATENCY_MS=0] [QUEUE_DEPTH=1]
 # (16 warm-up rounds: the JIT compiles the per-request code of the S3 client, S3Proxy and the engine
 # for ~15 rounds; docs/benchmarks.md, "Steady state, both orders")
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-REPS="${1:-3}"; MIB="${2:-256}"; ROUNDS="${3:-3}"; WARMUP="${4:-16}"; LATENCY="${5:-0}"
+REPS="${1:-3}"; MIB="${2:-256}"; ROUNDS="${3:-3}"; WARMUP="${4:-16}"; LATENCY="${5:-0}"; QD="${6:-1}"
 . "$ROOT/bench/lib.sh"
 find_java
 build_engine_test_classpath
@@ -20,7 +21,7 @@ out="$ROOT/bench/results/read-cache-$(date +%Y%m%d-%H%M%S).txt"
 mkdir -p "$(dirname "$out")"; : > "$out"
 for i in $(seq 1 "$REPS"); do
   rm -rf "$WORK"
-  "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -XX:+UseZGC -Xmx2g -cp "$CP" dev.strata.engine.bench.ColdReadBench "$WORK" "$MIB" "$i" "$ROUNDS" "$WARMUP" "$LATENCY" 2>/dev/null \
+  "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -XX:+UseZGC -Xmx2g -cp "$CP" dev.strata.engine.bench.ColdReadBench "$WORK" "$MIB" "$i" "$ROUNDS" "$WARMUP" "$LATENCY" "$QD" 2>/dev/null \
     | grep -E '^(run=|#)' | tee -a "$out"
 done
 rm -rf "$WORK"

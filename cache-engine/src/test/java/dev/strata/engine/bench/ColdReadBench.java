@@ -61,7 +61,12 @@ import java.util.stream.Stream;
  * time to first byte is tens of milliseconds) it measures how well the readahead keeps GETs in
  * flight.
  *
- * <p>args: WORKDIR VOLUME_MIB RUN [ROUNDS=3] [WARMUP=16] [LATENCY_MS=0]
+ * <p>{@code QUEUE_DEPTH} (default 1) is how many 1 MiB reads the cold reader keeps in flight, issued
+ * in offset order (a client with an I/O depth: fio's iodepth, the kernel's readahead over NBD,
+ * qemu-img's parallel requests); 1 is a reader that waits for each read before the next, which
+ * only the engine's own readahead keeps ahead of.
+ *
+ * <p>args: WORKDIR VOLUME_MIB RUN [ROUNDS=3] [WARMUP=16] [LATENCY_MS=0] [QUEUE_DEPTH=1]
  */
 public final class ColdReadBench {
     public static void main(String[] args) throws Exception {
@@ -71,6 +76,7 @@ public final class ColdReadBench {
         int rounds = args.length > 3 ? Integer.parseInt(args[3]) : 3;
         int warmup = args.length > 4 ? Integer.parseInt(args[4]) : 16;
         int latencyMs = args.length > 5 ? Integer.parseInt(args[5]) : 0;
+        int queueDepth = args.length > 6 ? Integer.parseInt(args[6]) : 1;
         long size = (long) mib << 20;
         Files.createDirectories(dir);
         Files.createDirectories(dir.resolve("s3proxy"));
@@ -136,7 +142,7 @@ public final class ColdReadBench {
                     readerStore.getsInFlight(1); // the open's requests are not the read's
                     readerStore.getsSinceLastCall();
                     phase("cold-start");
-                    Measured[] openAndRead = openAndReadAll(reader, opts, size, coldSlow);
+                    Measured[] openAndRead = openAndReadAll(reader, opts, size, coldSlow, queueDepth);
                     cold = openAndRead[1];
                     coldOpen = openAndRead[0];
                     phase("cold-end");
@@ -171,8 +177,8 @@ public final class ColdReadBench {
             }
             raw.close();
             readerStore.close();
-            System.out.printf("# ceiling_parallel = %d GETs of %d KiB in flight; store latency %d ms per request%n", parallelGets,
-                    parallelRange >> 10, latencyMs);
+            System.out.printf("# ceiling_parallel = %d GETs of %d KiB in flight; store latency %d ms per request; cold reads in flight %d%n",
+                    parallelGets, parallelRange >> 10, latencyMs, queueDepth);
 
             // The last node restarted: the persisted cache serves the read.
             TimedStore restartStore = new TimedStore(new S3ObjectStore(s3.config("bench").build()), latencyMs);
@@ -376,11 +382,12 @@ public final class ColdReadBench {
     }
 
     /** The volume's open (attach: superblock, epochs, checkpoint, object list) and then its read, measured apart. */
-    private static Measured[] openAndReadAll(StrataEngine engine, VolumeOptions opts, long size, SlowReads slow) throws Exception {
+    private static Measured[] openAndReadAll(StrataEngine engine, VolumeOptions opts, long size, SlowReads slow, int queueDepth)
+            throws Exception {
         LogStructuredVolume[] v = new LogStructuredVolume[1];
         Measured open = measure(1 << 20, () -> v[0] = engine.openReadOnly("v", opts));
         try (LogStructuredVolume volume = v[0]) {
-            Measured read = measure(size, () -> onVirtualThread(() -> readVolume(volume, size, slow)));
+            Measured read = measure(size, () -> readVolumeAtDepth(volume, size, slow, queueDepth));
             return new Measured[] {open, read};
         }
     }
@@ -404,6 +411,49 @@ public final class ColdReadBench {
     private static void readAll(StrataEngine engine, VolumeOptions opts, long size) throws IOException {
         try (LogStructuredVolume v = engine.openReadOnly("v", opts)) {
             readVolume(v, size, new SlowReads());
+        }
+    }
+
+    /**
+     * Reads {@code size} bytes of {@code v} from 0 in 1 MiB reads, {@code depth} of them in flight
+     * (each on its own virtual thread, as `strata serve` serves concurrent NBD requests), issued in
+     * offset order as a client with a queue depth (fio's iodepth, a kernel's readahead) issues them.
+     */
+    private static void readVolumeAtDepth(LogStructuredVolume v, long size, SlowReads slow, int depth) throws Exception {
+        if (depth == 1) {
+            onVirtualThread(() -> readVolume(v, size, slow));
+            return;
+        }
+        java.util.concurrent.atomic.AtomicLong next = new java.util.concurrent.atomic.AtomicLong();
+        List<Thread> readers = new ArrayList<>();
+        Exception[] failure = new Exception[1];
+        for (int i = 0; i < depth; i++) {
+            SlowReads mine = new SlowReads();
+            readers.add(Thread.ofVirtual().name("bench-reader-" + i).start(() -> {
+                ByteBuffer buf = ByteBuffer.allocateDirect((1 << 20) + 4096).alignedSlice(4096).limit(1 << 20).slice();
+                try {
+                    for (long off; (off = next.getAndAdd(buf.capacity())) < size; ) {
+                        buf.clear();
+                        long t0 = System.nanoTime();
+                        v.read(off, buf);
+                        mine.add(System.nanoTime() - t0);
+                    }
+                } catch (Exception e) {
+                    synchronized (failure) {
+                        failure[0] = e;
+                    }
+                }
+                synchronized (slow) {
+                    slow.maxNanos = Math.max(slow.maxNanos, mine.maxNanos);
+                    slow.over8ms += mine.over8ms;
+                }
+            }));
+        }
+        for (Thread t : readers) {
+            t.join();
+        }
+        if (failure[0] != null) {
+            throw failure[0];
         }
     }
 
