@@ -5,9 +5,17 @@ import dev.strata.engine.store.NoSuchObjectException;
 import dev.strata.engine.store.ObjectInfo;
 import dev.strata.engine.store.ObjectStore;
 import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.Semaphore;
 
 /**
  * Every epoch record of a volume, and the fencing rule built on them: an object or checkpoint
@@ -24,8 +32,16 @@ public final class EpochHistory {
         this.released = released;
     }
 
+    /**
+     * Epoch records fetched at once by {@link #load}: a volume has one per open for writing
+     * (never pruned), and every open reads them all; one at a time, a volume attached a thousand
+     * times took a thousand store round trips in a row to open.
+     */
+    static final int CONCURRENT_GETS = 16;
+
     public static EpochHistory load(ObjectStore store, VolumeKeys keys) throws IOException {
-        TreeMap<Long, EpochRecord> records = new TreeMap<>();
+        List<String> recordKeys = new ArrayList<>();
+        List<Long> recordEpochs = new ArrayList<>();
         Set<Long> released = new HashSet<>();
         for (ObjectInfo info : store.list(keys.epochsPrefix())) {
             String name = info.key().substring(keys.epochsPrefix().length());
@@ -40,25 +56,86 @@ public final class EpochHistory {
             if (rel) {
                 released.add(epoch);
             } else {
-                try {
-                    EpochRecord r = EpochRecord.decode(store.get(info.key()), info.key());
-                    if (r.epoch() != epoch) {
-                        throw new CorruptDataException(info.key() + ": record says epoch " + r.epoch());
-                    }
-                    records.put(epoch, r);
-                } catch (NoSuchObjectException gone) {
-                    // deleted between list and get
-                } catch (CorruptDataException e) {
-                    throw e;
-                } catch (IOException e) {
-                    if (e instanceof dev.strata.engine.store.ObjectStoreException) {
-                        throw e;
-                    }
-                    throw new CorruptDataException(e.getMessage());
-                }
+                recordKeys.add(info.key());
+                recordEpochs.add(epoch);
             }
         }
+        EpochRecord[] fetched = fetchAll(store, recordKeys);
+        TreeMap<Long, EpochRecord> records = new TreeMap<>();
+        for (int i = 0; i < fetched.length; i++) {
+            EpochRecord r = fetched[i];
+            if (r == null) {
+                continue; // deleted between list and get
+            }
+            if (r.epoch() != recordEpochs.get(i)) {
+                throw new CorruptDataException(recordKeys.get(i) + ": record says epoch " + r.epoch());
+            }
+            records.put(r.epoch(), r);
+        }
         return new EpochHistory(records, released);
+    }
+
+    /**
+     * The records under {@code keys}, in their order ({@code null}: deleted since the listing),
+     * at most {@link #CONCURRENT_GETS} GETs at a time on virtual threads. The first failure (in
+     * key order) is thrown as {@link #fetch} threw it.
+     */
+    private static EpochRecord[] fetchAll(ObjectStore store, List<String> keys) throws IOException {
+        EpochRecord[] out = new EpochRecord[keys.size()];
+        if (keys.size() <= 1) {
+            for (int i = 0; i < out.length; i++) {
+                out[i] = fetch(store, keys.get(i));
+            }
+            return out;
+        }
+        Semaphore slots = new Semaphore(CONCURRENT_GETS);
+        List<Future<EpochRecord>> futures = new ArrayList<>(keys.size());
+        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            for (String key : keys) {
+                futures.add(pool.submit(() -> {
+                    slots.acquire();
+                    try {
+                        return fetch(store, key);
+                    } finally {
+                        slots.release();
+                    }
+                }));
+            }
+            for (int i = 0; i < out.length; i++) {
+                try {
+                    out[i] = futures.get(i).get();
+                } catch (ExecutionException e) {
+                    futures.forEach(f -> f.cancel(true)); // the load fails: the other GETs are wasted
+                    if (e.getCause() instanceof IOException io) {
+                        throw io;
+                    }
+                    if (e.getCause() instanceof RuntimeException re) {
+                        throw re;
+                    }
+                    throw new IOException("fetching epoch record " + keys.get(i), e.getCause());
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted fetching the epoch records under " + keys.get(0));
+        }
+        return out;
+    }
+
+    /** One epoch record; null if it was deleted since the listing. */
+    private static EpochRecord fetch(ObjectStore store, String key) throws IOException {
+        try {
+            return EpochRecord.decode(store.get(key), key);
+        } catch (NoSuchObjectException gone) {
+            return null;
+        } catch (CorruptDataException e) {
+            throw e;
+        } catch (IOException e) {
+            if (e instanceof dev.strata.engine.store.ObjectStoreException) {
+                throw e;
+            }
+            throw new CorruptDataException(e.getMessage());
+        }
     }
 
     public EpochRecord latest() {
