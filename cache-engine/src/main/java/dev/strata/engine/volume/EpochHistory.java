@@ -76,6 +76,47 @@ public final class EpochHistory {
     }
 
     /**
+     * Whether a writer of {@code epoch} is fenced, and by whom, from one LIST: the newest epoch
+     * record after {@code epoch}, or null if there is none. Only that one record is fetched (for
+     * its holder), so a writer's periodic check costs a LIST however many epochs the volume has
+     * had. A newer record that cannot be read still fences: the answer is then a record naming
+     * the problem instead of a holder.
+     */
+    public static EpochRecord newerThan(ObjectStore store, VolumeKeys keys, long epoch) throws IOException {
+        long newest = -1;
+        String newestKey = null;
+        for (ObjectInfo info : store.list(keys.epochsPrefix())) {
+            String name = info.key().substring(keys.epochsPrefix().length());
+            if (name.endsWith(".released")) {
+                continue;
+            }
+            long e;
+            try {
+                e = Long.parseUnsignedLong(name, 16);
+            } catch (NumberFormatException notOurs) {
+                continue;
+            }
+            if (e > epoch && (newestKey == null || e > newest)) { // ordered as load() orders them
+                newest = e;
+                newestKey = info.key();
+            }
+        }
+        if (newestKey == null) {
+            return null;
+        }
+        try {
+            EpochRecord r = fetch(store, newestKey);
+            if (r != null && r.epoch() == newest) {
+                return r;
+            }
+            String why = r == null ? "deleted since the listing" : "says epoch " + r.epoch();
+            return new EpochRecord(newest, "?", "an unknown holder (" + newestKey + ": " + why + ")", -1, java.time.Instant.EPOCH);
+        } catch (CorruptDataException e) {
+            return new EpochRecord(newest, "?", "an unknown holder (" + e.getMessage() + ")", -1, java.time.Instant.EPOCH);
+        }
+    }
+
+    /**
      * The records under {@code keys}, in their order ({@code null}: deleted since the listing),
      * at most {@link #CONCURRENT_GETS} GETs at a time on virtual threads. The first failure (in
      * key order) is thrown as {@link #fetch} threw it.
@@ -158,10 +199,5 @@ public final class EpochHistory {
 
     public boolean isValid(long seq, long epoch) {
         return epoch <= latestEpoch() && seq <= fenceOf(epoch);
-    }
-
-    /** True when an epoch newer than {@code epoch} exists. */
-    public boolean isFenced(long epoch) {
-        return latestEpoch() > epoch;
     }
 }

@@ -865,9 +865,8 @@ public final class LogStructuredVolume implements Volume {
 
     /** Looks for a newer epoch: if there is one this writer is fenced and stops writing. */
     void checkFence() throws IOException {
-        EpochHistory h = EpochHistory.load(store, keys);
-        if (h.isFenced(epoch)) {
-            EpochRecord newer = h.latest();
+        EpochRecord newer = EpochHistory.newerThan(store, keys, epoch);
+        if (newer != null) {
             fencedBy = "epoch " + newer.epoch() + " held by " + newer.holderDescription();
             LOG.log(System.Logger.Level.ERROR, keys.volume() + ": fenced by " + fencedBy + "; refusing further writes");
             uploader.stop();

@@ -22,9 +22,10 @@ import org.junit.jupiter.api.io.TempDir;
  * Every open of a volume reads all its epoch records (one per open for writing, never pruned):
  * they are fetched several at a time, so that a volume attached a thousand times does not take a
  * thousand store round trips in a row to open — and the history built from them is the same,
- * with the same errors, as one fetched a record at a time.
+ * with the same errors, as one fetched a record at a time. A writer's periodic fence check needs
+ * none of them: one LIST, and the record of a newer epoch only if there is one.
  */
-class EpochRecordsAreFetchedConcurrentlyTest {
+class EpochRecordsCostFewRoundTripsTest {
     private static final int EPOCHS = 24;
 
     @TempDir
@@ -148,5 +149,42 @@ class EpochRecordsAreFetchedConcurrentlyTest {
         assertEquals(3, h.latestEpoch());
         assertEquals(EpochRecord.decode(healthy.get(keys.epoch(3)), keys.epoch(3)).fenceObjectSeq(), h.fenceOf(1),
                 "without epoch 2's record, epoch 1 is fenced by epoch 3's");
+    }
+
+    @Test
+    void aWritersFenceCheckListsTheEpochsAndFetchesOnlyANewerOnesRecord() throws Exception {
+        SlowEpochGets store = volumeOpenedForWriting(EPOCHS);
+        VolumeOptions opts = VolumeOptions.defaults();
+        StrataEngine a = new StrataEngine(store, tmp.resolve("a"), "node-a");
+        StrataEngine b = new StrataEngine(store, tmp.resolve("b"), "node-b");
+        try (LogStructuredVolume va = a.openForWrite("v", opts, true)) {
+            store.delayMs = 1;
+            store.gets.set(0);
+            va.checkFence();
+            assertEquals(0, store.gets.get(), "no newer epoch: the periodic check is a LIST, not a GET per past epoch");
+            va.write(0, ByteBuffer.wrap(new byte[4096]), false); // not fenced
+
+            try (LogStructuredVolume vb = b.openForWrite("v", opts, true)) {
+                store.gets.set(0);
+                va.checkFence();
+                assertEquals(1, store.gets.get(), "fenced: only the newer epoch's record, for its holder");
+                VolumeFencedException e = assertThrows(VolumeFencedException.class,
+                        () -> va.write(0, ByteBuffer.wrap(new byte[4096]), false));
+                assertTrue(e.getMessage().contains("epoch " + vb.epoch()) && e.getMessage().contains("node-b"), e.getMessage());
+            }
+        }
+    }
+
+    @Test
+    void aNewerEpochWhoseRecordIsUnreadableStillFences() throws Exception {
+        VolumeKeys keys = new VolumeKeys("v");
+        SlowEpochGets store = volumeOpenedForWriting(3);
+        assertEquals(null, EpochHistory.newerThan(store, keys, 3));
+        store.put(keys.epoch(9), ByteBuffer.wrap("garbage".getBytes(StandardCharsets.UTF_8)));
+        EpochRecord newer = EpochHistory.newerThan(store, keys, 3);
+        assertEquals(9, newer.epoch());
+        assertTrue(newer.holderDescription().contains(keys.epoch(9)), newer.holderDescription());
+        assertEquals(9, EpochHistory.newerThan(store, keys, 8).epoch());
+        assertEquals(null, EpochHistory.newerThan(store, keys, 9));
     }
 }
