@@ -156,6 +156,7 @@ public final class LocalDirectoryObjectStore implements ObjectStore {
         checkOpen(prefix);
         ObjectKeys.checkPrefix(description, prefix);
         stats.lists.increment();
+        stats.listPages.increment();
         // Walk only the deepest directory the prefix names completely; filter the rest by string.
         int slash = prefix.lastIndexOf('/');
         Path start = slash < 0 ? root : root.resolve(prefix.substring(0, slash));

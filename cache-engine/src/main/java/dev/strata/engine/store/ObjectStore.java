@@ -42,6 +42,25 @@ public interface ObjectStore extends AutoCloseable {
     /** Every object whose key starts with {@code prefix}, in ascending key order. */
     List<ObjectInfo> list(String prefix) throws IOException;
 
+    /**
+     * Every object whose key starts with {@code prefix} and sorts after {@code startAfter}, in
+     * ascending key order: where the store can seek (S3's {@code start-after}), a listing that
+     * costs the keys after it, not every key under the prefix (opening a volume lists only the
+     * objects after its checkpoint). This default filters {@link #list}. {@code startAfter} null:
+     * every key under the prefix.
+     */
+    default List<ObjectInfo> listAfter(String prefix, String startAfter) throws IOException {
+        List<ObjectInfo> all = list(prefix);
+        if (startAfter == null) {
+            return all;
+        }
+        int from = 0;
+        while (from < all.size() && all.get(from).key().compareTo(startAfter) <= 0) {
+            from++;
+        }
+        return from == 0 ? all : new java.util.ArrayList<>(all.subList(from, all.size()));
+    }
+
     /** Deletes {@code key}; deleting a missing key is not an error. */
     void delete(String key) throws IOException;
 

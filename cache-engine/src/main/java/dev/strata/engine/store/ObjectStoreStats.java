@@ -9,6 +9,8 @@ public final class ObjectStoreStats {
     public final LongAdder gets = new LongAdder();
     public final LongAdder rangedGets = new LongAdder();
     public final LongAdder lists = new LongAdder();
+    /** LIST requests as S3 bills them: one per page of up to 1000 keys (a local directory: one per listing). */
+    public final LongAdder listPages = new LongAdder();
     public final LongAdder deletes = new LongAdder();
     public final LongAdder retries = new LongAdder();
     public final LongAdder bytesPut = new LongAdder();
@@ -27,7 +29,7 @@ public final class ObjectStoreStats {
     @Override
     public String toString() {
         return "puts=" + puts.sum() + " conditionalPuts=" + conditionalPuts.sum() + " gets=" + gets.sum()
-                + " rangedGets=" + rangedGets.sum() + " lists=" + lists.sum() + " deletes=" + deletes.sum()
+                + " rangedGets=" + rangedGets.sum() + " lists=" + lists.sum() + " listPages=" + listPages.sum() + " deletes=" + deletes.sum()
                 + " retries=" + retries.sum() + " bytesPut=" + bytesPut.sum() + " bytesGot=" + bytesGot.sum();
     }
 }

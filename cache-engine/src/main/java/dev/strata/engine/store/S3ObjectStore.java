@@ -261,17 +261,28 @@ public final class S3ObjectStore implements ObjectStore {
 
     @Override
     public List<ObjectInfo> list(String prefix) throws IOException {
+        return listAfter(prefix, null);
+    }
+
+    /** S3's {@code start-after} (sent with the first page; the continuation token carries it on). */
+    @Override
+    public List<ObjectInfo> listAfter(String prefix, String startAfter) throws IOException {
         ObjectKeys.checkPrefix(description, prefix);
         stats.lists.increment();
         List<ObjectInfo> found = new ArrayList<>();
+        String after = startAfter == null ? null : keyPrefix + startAfter;
         String token = null;
         do {
             String continuation = token;
             ListObjectsV2Response page = execute("ListObjectsV2", prefix,
                     () -> s3.listObjectsV2(b -> b.bucket(bucket).prefix(keyPrefix + prefix).maxKeys(listPageSize)
-                            .continuationToken(continuation)));
+                            .startAfter(continuation == null ? after : null).continuationToken(continuation)));
+            stats.listPages.increment();
             for (S3Object o : page.contents()) {
-                found.add(new ObjectInfo(o.key().substring(keyPrefix.length()), o.size()));
+                String key = o.key().substring(keyPrefix.length());
+                if (startAfter == null || key.compareTo(startAfter) > 0) { // a server that ignores start-after
+                    found.add(new ObjectInfo(key, o.size()));
+                }
             }
             token = Boolean.TRUE.equals(page.isTruncated()) ? page.nextContinuationToken() : null;
         } while (token != null);

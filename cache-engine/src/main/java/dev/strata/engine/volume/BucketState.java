@@ -67,7 +67,9 @@ public final class BucketState {
         // Candidates after the checkpoint: per sequence number, the one valid object (if any).
         TreeMap<Long, long[]> candidates = new TreeMap<>();
         List<String> orphans = new ArrayList<>();
-        for (ObjectInfo info : store.list(keys.objectsPrefix())) {
+        // Only the keys after the checkpoint's last object (of any epoch): a volume's open lists what
+        // it replays, not every object it has (S3 seeks with start-after; keys sort by sequence number).
+        for (ObjectInfo info : store.listAfter(keys.objectsPrefix(), keys.object(seq, -1L))) {
             long[] se = VolumeKeys.parseSeqEpoch(info.key(), keys.objectsPrefix());
             if (se == null || se[0] <= seq) {
                 continue;

@@ -210,6 +210,24 @@ public abstract class ObjectStoreContractTest {
     }
 
     @Test
+    void listAfterReturnsOnlyTheKeysAfterTheGivenOneInOrder() throws Exception {
+        for (String k : List.of("v/objects/0000000000000001-0000000000000001", "v/objects/0000000000000002-0000000000000001",
+                "v/objects/0000000000000002-0000000000000003", "v/objects/0000000000000003-0000000000000002",
+                "v/objects/0000000000000010-0000000000000001", "w/objects/0000000000000009-0000000000000001")) {
+            store.put(k, ByteBuffer.allocate(1));
+        }
+        // Everything of sequence number 2 (any epoch) and before is skipped, as a volume's open skips what its checkpoint covers.
+        assertEquals(List.of("v/objects/0000000000000003-0000000000000002", "v/objects/0000000000000010-0000000000000001"),
+                store.listAfter("v/objects/", "v/objects/0000000000000002-ffffffffffffffff").stream().map(ObjectInfo::key).toList());
+        assertEquals(List.of("v/objects/0000000000000002-0000000000000003", "v/objects/0000000000000003-0000000000000002",
+                "v/objects/0000000000000010-0000000000000001"),
+                store.listAfter("v/objects/", "v/objects/0000000000000002-0000000000000001").stream().map(ObjectInfo::key).toList());
+        assertEquals(store.list("v/objects/"), store.listAfter("v/objects/", "v/"), "a key before them all: all of them");
+        assertEquals(store.list("v/objects/"), store.listAfter("v/objects/", null));
+        assertEquals(List.of(), store.listAfter("v/objects/", "v/objects/1"), "a key after them all: none");
+    }
+
+    @Test
     void deleteRemovesTheObjectAndIsIdempotent() throws Exception {
         store.put("v/k", buf("data"));
         store.delete("v/k");

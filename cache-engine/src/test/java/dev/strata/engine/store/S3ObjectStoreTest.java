@@ -108,9 +108,18 @@ class S3ObjectStoreTest extends ObjectStoreContractTest {
         List<ObjectInfo> listed = store.list("v/objects/");
         assertEquals(n, listed.size());
         assertEquals(1, store.stats().lists.sum(), "one list call, however many pages");
+        assertEquals(3, store.stats().listPages.sum(), "pages of 10: three LIST requests, as S3 bills them");
         for (int i = 0; i < n; i++) {
             assertEquals(String.format("v/objects/%016d", i), listed.get(i).key());
         }
+
+        // start-after seeks: the keys after the 19th cost one page, not three.
+        List<ObjectInfo> after = store.listAfter("v/objects/", String.format("v/objects/%016d", 19));
+        assertEquals(listed.subList(20, n), after);
+        assertEquals(4, store.stats().listPages.sum(), "one more page");
+        // Past a page boundary: the continuation token carries the position on.
+        assertEquals(listed.subList(3, n), store.listAfter("v/objects/", String.format("v/objects/%016d", 2)));
+        assertEquals(7, store.stats().listPages.sum(), "22 keys: three more pages");
     }
 
     @Test
