@@ -1,0 +1,82 @@
+#!/bin/busybox sh
+# /init of the kernel NBD guest (build-guest.sh). Kernel command line:
+#   strata.port=PORT strata.export=NAME strata.mode=write|verify strata.mib=N
+# write:  attach the export with the kernel NBD client, mkfs.ext4, write N MiB of random data and
+#         small files with their SHA-256 sums on the filesystem, umount (the kernel flushes),
+#         detach, attach again, check every sum.
+# verify: attach, e2fsck -fn, mount, check every sum.
+# Every step prints "STRATA-STEP name" on the console; the end is "STRATA-DONE mode DIGEST" (the
+# digest of the sums file) or "STRATA-FAIL step: reason". The host asserts on those lines.
+/bin/busybox --install -s /bin
+export PATH=/bin:/sbin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+
+arg() { sed -n "s/.*strata\.$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
+PORT="$(arg port)"; EXPORT="$(arg export)"; MODE="$(arg mode)"; MIB="$(arg mib)"
+fail() { echo "STRATA-FAIL $1"; sync; poweroff -f; sleep 5; exit 1; }
+step() { echo "STRATA-STEP $1"; }
+
+for m in e1000 nbd crc16 mbcache jbd2 crc32c_generic ext4; do
+  if [ "$m" = nbd ]; then insmod /modules/nbd.ko nbds_max=2 || fail "insmod nbd"; else insmod "/modules/$m.ko" || fail "insmod $m"; fi
+done
+ip link set lo up
+ip link set eth0 up || fail "network: no eth0"
+ip addr add 10.0.2.15/24 dev eth0
+ip route add default via 10.0.2.2
+step modules-and-network
+
+attach() {
+  nbd-client 10.0.2.2 "$PORT" /dev/nbd0 -N "$EXPORT" -b 4096 -t 60 || fail "attach: nbd-client 10.0.2.2 $PORT -N $EXPORT"
+  step "attached $(cat /sys/block/nbd0/size) sectors"
+}
+detach() {
+  nbd-client -d /dev/nbd0 || fail "detach"
+  step detached
+}
+check_sums() {
+  (cd /mnt && sha256sum -c -s SUMS) || fail "$1: a file read back differs from what was written"
+  step "$1: every file reads back as written"
+}
+
+case "$MODE" in
+  write)
+    attach
+    mkfs.ext4 -q -F -b 4096 /dev/nbd0 || fail "mkfs.ext4"
+    step mkfs
+    mount -t ext4 /dev/nbd0 /mnt || fail "mount after mkfs"
+    dd if=/dev/urandom of=/mnt/data bs=1M count="$MIB" 2>/dev/null || fail "dd"
+    mkdir /mnt/small
+    i=0
+    while [ $i -lt 200 ]; do
+      head -c $((i * 97 + 1)) /dev/urandom > /mnt/small/f$i || fail "small file $i"
+      i=$((i + 1))
+    done
+    (cd /mnt && sha256sum data small/* > SUMS) || fail "sha256sum"
+    step "wrote $MIB MiB and 200 small files"
+    umount /mnt || fail "umount"
+    sync
+    step "unmounted"
+    detach
+    attach
+    mount -t ext4 /dev/nbd0 /mnt || fail "mount after reattach"
+    check_sums reattached
+    ;;
+  verify)
+    attach
+    e2fsck -fn /dev/nbd0 > /tmp/fsck.log 2>&1 || { cat /tmp/fsck.log; fail "e2fsck found errors"; }
+    step "e2fsck clean"
+    mount -t ext4 /dev/nbd0 /mnt || fail "mount"
+    check_sums restarted
+    ;;
+  *)
+    fail "unknown strata.mode '$MODE'"
+    ;;
+esac
+DIGEST="$(sha256sum /mnt/SUMS | cut -d' ' -f1)"
+umount /mnt || fail "final umount"
+detach
+echo "STRATA-DONE $MODE $DIGEST"
+sync
+poweroff -f
