@@ -18,7 +18,11 @@ mkdir -p "$CACHE"
 deb="$(ls "$CACHE"/linux-image-*-amd64_*.deb 2>/dev/null | grep -v -- '-dbg' | sort | tail -1 || true)"
 if [ -z "$deb" ]; then
   command -v apt-get >/dev/null || { echo "build-guest: needs apt-get to download the Debian kernel package" >&2; exit 2; }
-  pkg="$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')"
+  pkg="$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')"
+  if [ -z "$pkg" ] && [ "$(id -u)" -eq 0 ]; then # a machine whose package lists were never fetched
+    apt-get update -qq >&2
+    pkg="$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')"
+  fi
   [ -n "$pkg" ] || { echo "build-guest: apt-cache knows no linux-image-amd64 (apt-get update?)" >&2; exit 2; }
   (cd "$CACHE" && apt-get download -q "$pkg" >&2)
   deb="$(ls "$CACHE"/linux-image-*-amd64_*.deb | sort | tail -1)"
