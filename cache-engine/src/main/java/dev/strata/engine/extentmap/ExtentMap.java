@@ -205,6 +205,23 @@ public final class ExtentMap {
         return bytes;
     }
 
+    /**
+     * An independent copy, nothing shared: the volume copies its map under its locks (a copy of
+     * the leaves' arrays, memory speed) and encodes a checkpoint from the copy after releasing
+     * them, so that readers and writers wait for the copy, not for the encoding.
+     */
+    public ExtentMap copy() {
+        ExtentMap c = new ExtentMap(leafMax, maxEntrySectors);
+        c.firstLbas = firstLbas.clone();
+        c.leaves = new Leaf[leaves.length];
+        for (int i = 0; i < leafCount; i++) {
+            c.leaves[i] = leaves[i].copy();
+        }
+        c.leafCount = leafCount;
+        c.extentCount = extentCount;
+        return c;
+    }
+
     public void clear() {
         firstLbas = new long[4];
         leaves = new Leaf[4];

@@ -970,13 +970,20 @@ public final class LogStructuredVolume implements Volume {
      * lists the uploaded ones ({@code covered}), the later ones are this epoch's.
      */
     private MapCapture captureMap(boolean forSnapshot) {
+        long capture;
+        long covered;
+        long referenced;
+        long coveredJournalSeq;
+        ExtentMap mapCopy;
+        ObjectTable tableCopy;
+        SnapshotPins.Capture pin;
+        // Under the locks only copies (memory speed); the encoding, several times slower, runs after
+        // (docs/engine.md, "Checkpoints"): readers and writers wait for the copy, not the encoding.
         batchLock.lock();
         try {
-            long capture = ++captureCount;
+            capture = ++captureCount;
             // The open batch is excluded only while empty; GC commits never leave an empty one below them.
-            long referenced = open != null && open.isEmpty() ? open.objectSeq() - 1 : nextObjectSeq - 1;
-            long covered;
-            long coveredJournalSeq;
+            referenced = open != null && open.isEmpty() ? open.objectSeq() - 1 : nextObjectSeq - 1;
             // Only uploaded objects have known sizes: the table stops there, later ones replay from their headers.
             synchronized (uploader) {
                 covered = uploader.uploadedThrough();
@@ -984,16 +991,17 @@ public final class LogStructuredVolume implements Volume {
             }
             mapLock.lock();
             try {
-                SnapshotPins.Capture pin = forSnapshot ? pins.capture(SnapshotPins.objectsOf(map)) : null;
-                return new MapCapture(covered, referenced,
-                        MapCheckpoint.encode(keys.volume(), covered, referenced, epoch, coveredJournalSeq, objects, map),
-                        capture, pin);
+                pin = forSnapshot ? pins.capture(SnapshotPins.objectsOf(map)) : null;
+                mapCopy = map.copy();
+                tableCopy = objects.copyThrough(covered);
             } finally {
                 mapLock.unlock();
             }
         } finally {
             batchLock.unlock();
         }
+        return new MapCapture(covered, referenced,
+                MapCheckpoint.encode(keys.volume(), covered, referenced, epoch, coveredJournalSeq, tableCopy, mapCopy), capture, pin);
     }
 
     /** Waits until every object up to {@code referenced} is uploaded, sealing the open batch if it is one of them. */
