@@ -2,8 +2,8 @@
 # /init of the kernel NBD guest (build-guest.sh). Kernel command line:
 #   strata.port=PORT strata.export=NAME strata.mode=write|verify strata.mib=N
 # write:  attach the export with the kernel NBD client, mkfs.ext4, write N MiB of random data and
-#         small files with their SHA-256 sums on the filesystem, umount (the kernel flushes),
-#         detach, attach again, check every sum.
+#         small files with their SHA-256 sums on the filesystem, write, delete and fstrim a 64 MiB
+#         file, umount (the kernel flushes), detach, attach again, check every sum.
 # verify: attach, e2fsck -fn, mount, check every sum.
 # Every step prints "STRATA-STEP name" on the console; the end is "STRATA-DONE mode DIGEST" (the
 # digest of the sums file) or "STRATA-FAIL step: reason". The host asserts on those lines.
@@ -55,6 +55,14 @@ case "$MODE" in
     done
     (cd /mnt && sha256sum data small/* > SUMS) || fail "sha256sum"
     step "wrote $MIB MiB and 200 small files"
+    # 64 MiB more, written out, deleted and discarded: the kernel's TRIMs must give that space
+    # back (the host checks the volume's allocation after this guest).
+    dd if=/dev/urandom of=/mnt/scratch bs=1M count=64 2>/dev/null || fail "dd scratch"
+    sync
+    rm /mnt/scratch
+    sync
+    fstrim /mnt || fail "fstrim"
+    step "trimmed a deleted 64 MiB file"
     umount /mnt || fail "umount"
     sync
     step "unmounted"
