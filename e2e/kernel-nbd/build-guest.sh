@@ -18,10 +18,10 @@ mkdir -p "$CACHE"
 deb="$(ls "$CACHE"/linux-image-*-amd64_*.deb 2>/dev/null | grep -v -- '-dbg' | sort | tail -1 || true)"
 if [ -z "$deb" ]; then
   command -v apt-get >/dev/null || { echo "build-guest: needs apt-get to download the Debian kernel package" >&2; exit 2; }
-  pkg="$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')"
+  pkg="$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ && !p {print $2; p = 1}')"
   if [ -z "$pkg" ] && [ "$(id -u)" -eq 0 ]; then # a machine whose package lists were never fetched
     apt-get update -qq >&2
-    pkg="$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')"
+    pkg="$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ && !p {print $2; p = 1}')"
   fi
   [ -n "$pkg" ] || { echo "build-guest: apt-cache knows no linux-image-amd64 (apt-get update?)" >&2; exit 2; }
   (cd "$CACHE" && apt-get download -q "$pkg" >&2)
@@ -41,7 +41,8 @@ cp "$X/boot/vmlinuz-$kver" "$OUT/vmlinuz"
 R="$OUT/root"
 rm -rf "$R" && mkdir -p "$R"/{bin,sbin,dev,proc,sys,mnt,tmp,etc,modules,lib,lib64,usr/lib}
 cp "$(command -v busybox)" "$R/bin/busybox"
-file "$R/bin/busybox" 2>/dev/null | grep -q "statically linked" || ldd "$R/bin/busybox" 2>&1 | grep -q "not a dynamic" \
+# (ldd fails on a static binary, saying so: `|| true` keeps pipefail from taking that as the answer)
+{ ldd "$R/bin/busybox" 2>&1 || true; } | grep -q "not a dynamic" \
   || { echo "build-guest: busybox is not static (Debian: busybox-static)" >&2; exit 2; }
 # Modules in load order (Debian's .deb has no modules.dep); e1000 for the user-mode network.
 M="$X/lib/modules/$kver/kernel"
