@@ -1,10 +1,11 @@
 #!/bin/busybox sh
 # /init of the kernel NBD guest (build-guest.sh). Kernel command line:
-#   strata.port=PORT strata.export=NAME strata.mode=write|verify strata.mib=N
+#   strata.port=PORT strata.export=NAME strata.mode=write|verify|crash|recover strata.mib=N
 # write:  attach the export with the kernel NBD client, mkfs.ext4, write N MiB of random data and
 #         small files with their SHA-256 sums on the filesystem, write, delete and fstrim a 64 MiB
 #         file, umount (the kernel flushes), detach, attach again, check every sum.
 # verify: attach, e2fsck -fn, mount, check every sum.
+# crash, recover: see below (the server is killed while "crash" writes).
 # Every step prints "STRATA-STEP name" on the console; the end is "STRATA-DONE mode DIGEST" (the
 # digest of the sums file) or "STRATA-FAIL step: reason". The host asserts on those lines.
 /bin/busybox --install -s /bin
@@ -77,6 +78,41 @@ case "$MODE" in
     step "e2fsck clean"
     mount -t ext4 /dev/nbd0 /mnt || fail "mount"
     check_sums restarted
+    ;;
+  crash)
+    # Files written and fsynced (file and directory) one after another until the server dies under
+    # them: each "STRATA-DURABLE name sha256" line is printed only after its fsyncs returned, so
+    # every file it names must survive the crash. The host kills the server while this runs.
+    attach
+    mkfs.ext4 -q -F -b 4096 /dev/nbd0 || fail "mkfs.ext4"
+    mount -t ext4 /dev/nbd0 /mnt || fail "mount after mkfs"
+    step "writing until the server dies"
+    i=0
+    while [ $i -lt 100000 ]; do
+      i=$((i + 1))
+      head -c $((128 * 1024 + i * 4096)) /dev/urandom > /mnt/f$i 2>/dev/null || break
+      sync /mnt/f$i 2>/dev/null || break
+      sync /mnt 2>/dev/null || break
+      echo "STRATA-DURABLE f$i $(sha256sum /mnt/f$i | cut -d' ' -f1)"
+    done
+    echo "STRATA-STEP the writes stopped at f$i"
+    poweroff -f
+    ;;
+  recover)
+    # After the crash: mount (ext4 replays its journal), list every file with its sha256, unmount,
+    # then e2fsck must find the filesystem clean.
+    attach
+    mount -t ext4 /dev/nbd0 /mnt || fail "mount after the crash"
+    step "mounted after the crash"
+    for f in /mnt/f*; do
+      [ -f "$f" ] && echo "STRATA-FILE $(basename "$f") $(sha256sum "$f" | cut -d' ' -f1)"
+    done
+    umount /mnt || fail "umount"
+    e2fsck -fn /dev/nbd0 > /tmp/fsck.log 2>&1 || { cat /tmp/fsck.log; fail "e2fsck found errors after the journal replay"; }
+    step "e2fsck clean"
+    detach
+    echo "STRATA-DONE recover"
+    poweroff -f
     ;;
   *)
     fail "unknown strata.mode '$MODE'"
