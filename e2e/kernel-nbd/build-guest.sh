@@ -47,7 +47,7 @@ cp "$(command -v busybox)" "$R/bin/busybox"
 # Modules in load order (Debian's .deb has no modules.dep); e1000 for the user-mode network.
 M="$X/lib/modules/$kver/kernel"
 for m in drivers/net/ethernet/intel/e1000/e1000 drivers/block/nbd lib/crc16 fs/mbcache fs/jbd2/jbd2 crypto/crc32c_generic fs/ext4/ext4; do
-  f="$(ls "$M/$m".ko* 2>/dev/null | head -1)"
+  f="$(ls "$M/$m".ko* 2>/dev/null | head -1 || true)"
   [ -n "$f" ] || { echo "build-guest: no module $m in $deb" >&2; exit 2; }
   case "$f" in
     *.ko.xz) xz -dc "$f" > "$R/modules/$(basename "$m").ko" ;;
