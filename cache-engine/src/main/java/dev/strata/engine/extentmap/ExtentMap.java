@@ -205,23 +205,6 @@ public final class ExtentMap {
         return bytes;
     }
 
-    /**
-     * An independent copy, nothing shared: the volume copies its map under its locks (a copy of
-     * the leaves' arrays, memory speed) and encodes a checkpoint from the copy after releasing
-     * them, so that readers and writers wait for the copy, not for the encoding.
-     */
-    public ExtentMap copy() {
-        ExtentMap c = new ExtentMap(leafMax, maxEntrySectors);
-        c.firstLbas = firstLbas.clone();
-        c.leaves = new Leaf[leaves.length];
-        for (int i = 0; i < leafCount; i++) {
-            c.leaves[i] = leaves[i].copy();
-        }
-        c.leafCount = leafCount;
-        c.extentCount = extentCount;
-        return c;
-    }
-
     public void clear() {
         firstLbas = new long[4];
         leaves = new Leaf[4];
@@ -245,6 +228,16 @@ public final class ExtentMap {
      */
     public void writeTo(DataOutput out) throws IOException {
         ExtentMapCodec.write(this, out);
+    }
+
+    /** {@link #writeTo} into a heap buffer at its position (big-endian); {@link #encodedBytes} must remain. */
+    public void writeTo(java.nio.ByteBuffer out) {
+        ExtentMapCodec.write(this, out);
+    }
+
+    /** Bytes {@link #writeTo} writes: the count and 16 per entry. */
+    public long encodedBytes() {
+        return 8 + 16 * extentCount;
     }
 
     /** Reads what {@link #writeTo} wrote; rejects unsorted, overlapping or malformed entries with an IOException. */

@@ -32,6 +32,12 @@ final class ExtentMapCodec {
         }
     }
 
+    /** The same bytes as {@link #write(ExtentMap, DataOutput)}, straight into a buffer. */
+    static void write(ExtentMap map, java.nio.ByteBuffer out) {
+        out.putLong(map.extentCount());
+        map.forEach((lba, sectors, location) -> out.putLong(Leaf.word0(lba, sectors)).putLong(location));
+    }
+
     static ExtentMap read(DataInput in, ExtentMap map) throws IOException {
         long count = in.readLong();
         // Every entry covers at least one sector, so more than MAX_LBA entries is impossible.

@@ -30,14 +30,6 @@ final class Leaf {
         words = new long[2 * roundUp(capacityEntries)];
     }
 
-    /** An independent copy: same entries, same capacity, nothing shared. */
-    Leaf copy() {
-        Leaf c = new Leaf(0);
-        c.words = words.clone();
-        c.size = size;
-        return c;
-    }
-
     static int roundUp(int entries) {
         return Math.max(GROW, (entries + GROW - 1) / GROW * GROW);
     }

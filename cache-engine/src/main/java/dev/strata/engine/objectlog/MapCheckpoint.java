@@ -8,6 +8,7 @@ import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 
 /**
  * A map checkpoint: the volume's extent map and object table after applying every object up to
@@ -39,13 +40,17 @@ public final class MapCheckpoint {
 
     /**
      * Serializes the given state; the caller holds whatever lock keeps {@code map} and
-     * {@code objects} still. Only objects up to {@code objectSeq} go into the table: the ones
-     * after it are replayed from their headers on load.
+     * {@code objects} still (the volume's batch and map locks: its readers and writers wait for
+     * this). Only objects up to {@code objectSeq} go into the table: the ones
+     * after it are replayed from their headers on load. Written straight into an array of the exact
+     * size (a checkpoint of millions of extents is tens of MB; a stream of single longs ran at ~300 MB/s).
      */
     public static byte[] encode(String volume, long objectSeq, long referencedSeq, long epoch, long lastJournalSeq, ObjectTable objects,
             ExtentMap map) {
+        byte[] head;
+        int tableSize = (int) objects.countThrough(objectSeq);
         try {
-            ByteArrayOutputStream bytes = new ByteArrayOutputStream(64 + objects.size() * 28 + (int) map.extentCount() * 16);
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream(128);
             DataOutputStream out = new DataOutputStream(bytes);
             out.writeLong(MAGIC);
             out.writeInt(VERSION);
@@ -55,41 +60,38 @@ public final class MapCheckpoint {
             out.writeLong(epoch);
             out.writeLong(lastJournalSeq);
             out.writeLong(System.currentTimeMillis());
-            int tableSize = (int) objects.countThrough(objectSeq);
             out.writeInt(tableSize);
-            int[] written = {0};
-            objects.forEach(e -> {
-                if (e.seq > objectSeq) {
-                    return;
-                }
-                try {
-                    out.writeLong(e.seq);
-                    out.writeLong(e.epoch);
-                    out.writeInt(e.headerBytes);
-                    out.writeLong(e.dataBytes);
-                    written[0]++;
-                } catch (IOException ex) {
-                    throw new UncheckedIOException(ex);
-                }
-            });
-            if (written[0] != tableSize) {
-                throw new IllegalStateException("object table changed while checkpointing");
-            }
-            map.writeTo(out);
             out.flush();
-            byte[] body = bytes.toByteArray();
-            int crc = Crc32c.of(body, 0, body.length);
-            byte[] all = new byte[body.length + 4];
-            System.arraycopy(body, 0, all, 0, body.length);
-            all[body.length] = (byte) (crc >>> 24);
-            all[body.length + 1] = (byte) (crc >>> 16);
-            all[body.length + 2] = (byte) (crc >>> 8);
-            all[body.length + 3] = (byte) crc;
-            return all;
+            head = bytes.toByteArray();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+        long size = head.length + TABLE_ENTRY_BYTES * (long) tableSize + map.encodedBytes() + 4;
+        if (size > Integer.MAX_VALUE - 16) {
+            throw new IllegalStateException(volume + ": a checkpoint of " + size + " bytes does not fit in one array");
+        }
+        ByteBuffer b = ByteBuffer.allocate((int) size); // big-endian, as DataOutput writes
+        b.put(head);
+        int[] written = {0};
+        objects.forEach(e -> {
+            if (e.seq <= objectSeq && written[0]++ < tableSize) { // more than counted: a table that changed, refused below
+                b.putLong(e.seq).putLong(e.epoch).putInt(e.headerBytes).putLong(e.dataBytes);
+            }
+        });
+        if (written[0] != tableSize) {
+            throw new IllegalStateException("object table changed while checkpointing");
+        }
+        map.writeTo(b);
+        int crc = Crc32c.of(b.array(), 0, b.position());
+        b.putInt(crc);
+        if (b.hasRemaining()) {
+            throw new IllegalStateException("checkpoint encoded " + b.position() + " of " + size + " bytes");
+        }
+        return b.array();
     }
+
+    /** Bytes of one object table entry: seq, epoch (8 each), header bytes (4), data bytes (8). */
+    private static final int TABLE_ENTRY_BYTES = 28;
 
     public static MapCheckpoint decode(byte[] all, String expectedVolume, String where) throws IOException {
         if (all.length < 16) {

@@ -52,15 +52,6 @@ public final class ObjectTable {
         entries.values().forEach(c);
     }
 
-    /** An independent copy of the entries up to {@code seq} (for a checkpoint encoded outside the volume's locks). */
-    public ObjectTable copyThrough(long seq) {
-        ObjectTable c = new ObjectTable();
-        for (Entry e : entries.headMap(seq, true).values()) {
-            c.add(e.seq, e.epoch, e.headerBytes, e.dataBytes).liveSectors = e.liveSectors;
-        }
-        return c;
-    }
-
     public void remove(long seq) {
         entries.remove(seq);
     }
