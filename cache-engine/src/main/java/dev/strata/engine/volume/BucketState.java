@@ -14,11 +14,6 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeMap;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.Semaphore;
 
 /**
  * A volume's state as the bucket has it: the newest valid map checkpoint, then the headers of
@@ -111,21 +106,10 @@ public final class BucketState {
                     + " objects are not part of the volume (fenced, or after a gap), e.g. " + orphans.getFirst());
         }
 
-        List<Future<ObjectHeader>> headers = new ArrayList<>(chain.size());
-        Semaphore limit = new Semaphore(PARALLEL_HEADER_FETCHES);
-        try (ExecutorService ex = Executors.newVirtualThreadPerTaskExecutor()) {
-            for (long[] se : chain) {
-                headers.add(ex.submit(() -> {
-                    limit.acquire();
-                    try {
-                        return ObjectReader.fetchHeader(store, keys.object(se[0], se[1]));
-                    } finally {
-                        limit.release();
-                    }
-                }));
-            }
+        try (ConcurrentFetches<ObjectHeader> headers = ConcurrentFetches.start(chain, PARALLEL_HEADER_FETCHES, "reading object headers",
+                se -> ObjectReader.fetchHeader(store, keys.object(se[0], se[1])))) {
             for (int i = 0; i < chain.size(); i++) {
-                ObjectHeader h = get(headers.get(i));
+                ObjectHeader h = headers.get(i);
                 String key = keys.object(chain.get(i)[0], chain.get(i)[1]);
                 if (h.objectSeq != chain.get(i)[0] || h.epoch != chain.get(i)[1]) {
                     throw new CorruptDataException(key + ": header names object " + h.objectSeq + " of epoch " + h.epoch);
@@ -233,19 +217,5 @@ public final class BucketState {
             }
         }
         return null;
-    }
-
-    private static <T> T get(Future<T> f) throws IOException {
-        try {
-            return f.get();
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof IOException io) {
-                throw io;
-            }
-            throw new IOException(e.getCause());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while reading object headers", e);
-        }
     }
 }

@@ -5,17 +5,11 @@ import dev.strata.engine.store.NoSuchObjectException;
 import dev.strata.engine.store.ObjectInfo;
 import dev.strata.engine.store.ObjectStore;
 import java.io.IOException;
-import java.io.InterruptedIOException;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.Semaphore;
 
 /**
  * Every epoch record of a volume, and the fencing rule built on them: an object or checkpoint
@@ -39,38 +33,49 @@ public final class EpochHistory {
      */
     static final int CONCURRENT_GETS = 16;
 
-    public static EpochHistory load(ObjectStore store, VolumeKeys keys) throws IOException {
-        List<String> recordKeys = new ArrayList<>();
-        List<Long> recordEpochs = new ArrayList<>();
-        Set<Long> released = new HashSet<>();
+    private static final String RELEASED = ".released";
+
+    /** A key of the volume's {@code epochs/}: a record, or the marker that its epoch was released. */
+    private record Listed(String key, long epoch, boolean released) {}
+
+    /** The keys under {@code epochs/} that are ours (records and release markers), in key order. */
+    private static List<Listed> listEpochs(ObjectStore store, VolumeKeys keys) throws IOException {
+        List<Listed> out = new ArrayList<>();
         for (ObjectInfo info : store.list(keys.epochsPrefix())) {
             String name = info.key().substring(keys.epochsPrefix().length());
-            boolean rel = name.endsWith(".released");
-            String num = rel ? name.substring(0, name.length() - ".released".length()) : name;
-            long epoch;
+            boolean rel = name.endsWith(RELEASED);
             try {
-                epoch = Long.parseUnsignedLong(num, 16);
-            } catch (NumberFormatException e) {
-                continue; // not ours; ignore
-            }
-            if (rel) {
-                released.add(epoch);
-            } else {
-                recordKeys.add(info.key());
-                recordEpochs.add(epoch);
+                out.add(new Listed(info.key(), Long.parseUnsignedLong(rel ? name.substring(0, name.length() - RELEASED.length()) : name, 16), rel));
+            } catch (NumberFormatException notOurs) {
+                // not ours; ignore
             }
         }
-        EpochRecord[] fetched = fetchAll(store, recordKeys);
+        return out;
+    }
+
+    public static EpochHistory load(ObjectStore store, VolumeKeys keys) throws IOException {
+        List<Listed> recordKeys = new ArrayList<>();
+        Set<Long> released = new HashSet<>();
+        for (Listed l : listEpochs(store, keys)) {
+            if (l.released()) {
+                released.add(l.epoch());
+            } else {
+                recordKeys.add(l);
+            }
+        }
         TreeMap<Long, EpochRecord> records = new TreeMap<>();
-        for (int i = 0; i < fetched.length; i++) {
-            EpochRecord r = fetched[i];
-            if (r == null) {
-                continue; // deleted between list and get
+        try (ConcurrentFetches<EpochRecord> fetched = ConcurrentFetches.start(recordKeys, CONCURRENT_GETS, "reading epoch records",
+                l -> fetch(store, l.key()))) {
+            for (int i = 0; i < recordKeys.size(); i++) {
+                EpochRecord r = fetched.get(i);
+                if (r == null) {
+                    continue; // deleted between list and get
+                }
+                if (r.epoch() != recordKeys.get(i).epoch()) {
+                    throw new CorruptDataException(recordKeys.get(i).key() + ": record says epoch " + r.epoch());
+                }
+                records.put(r.epoch(), r);
             }
-            if (r.epoch() != recordEpochs.get(i)) {
-                throw new CorruptDataException(recordKeys.get(i) + ": record says epoch " + r.epoch());
-            }
-            records.put(r.epoch(), r);
         }
         return new EpochHistory(records, released);
     }
@@ -83,84 +88,26 @@ public final class EpochHistory {
      * the problem instead of a holder.
      */
     public static EpochRecord newerThan(ObjectStore store, VolumeKeys keys, long epoch) throws IOException {
-        long newest = -1;
-        String newestKey = null;
-        for (ObjectInfo info : store.list(keys.epochsPrefix())) {
-            String name = info.key().substring(keys.epochsPrefix().length());
-            if (name.endsWith(".released")) {
-                continue;
-            }
-            long e;
-            try {
-                e = Long.parseUnsignedLong(name, 16);
-            } catch (NumberFormatException notOurs) {
-                continue;
-            }
-            if (e > epoch && (newestKey == null || e > newest)) { // ordered as load() orders them
-                newest = e;
-                newestKey = info.key();
+        Listed newest = null;
+        for (Listed l : listEpochs(store, keys)) {
+            if (!l.released() && l.epoch() > epoch && (newest == null || l.epoch() > newest.epoch())) { // ordered as load() orders them
+                newest = l;
             }
         }
-        if (newestKey == null) {
+        if (newest == null) {
             return null;
         }
+        String why;
         try {
-            EpochRecord r = fetch(store, newestKey);
-            if (r != null && r.epoch() == newest) {
+            EpochRecord r = fetch(store, newest.key());
+            if (r != null && r.epoch() == newest.epoch()) {
                 return r;
             }
-            String why = r == null ? "deleted since the listing" : "says epoch " + r.epoch();
-            return new EpochRecord(newest, "?", "an unknown holder (" + newestKey + ": " + why + ")", -1, java.time.Instant.EPOCH);
+            why = newest.key() + ": " + (r == null ? "deleted since the listing" : "says epoch " + r.epoch());
         } catch (CorruptDataException e) {
-            return new EpochRecord(newest, "?", "an unknown holder (" + e.getMessage() + ")", -1, java.time.Instant.EPOCH);
+            why = e.getMessage();
         }
-    }
-
-    /**
-     * The records under {@code keys}, in their order ({@code null}: deleted since the listing),
-     * at most {@link #CONCURRENT_GETS} GETs at a time on virtual threads. The first failure (in
-     * key order) is thrown as {@link #fetch} threw it.
-     */
-    private static EpochRecord[] fetchAll(ObjectStore store, List<String> keys) throws IOException {
-        EpochRecord[] out = new EpochRecord[keys.size()];
-        if (keys.size() <= 1) {
-            for (int i = 0; i < out.length; i++) {
-                out[i] = fetch(store, keys.get(i));
-            }
-            return out;
-        }
-        Semaphore slots = new Semaphore(CONCURRENT_GETS);
-        List<Future<EpochRecord>> futures = new ArrayList<>(keys.size());
-        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
-            for (String key : keys) {
-                futures.add(pool.submit(() -> {
-                    slots.acquire();
-                    try {
-                        return fetch(store, key);
-                    } finally {
-                        slots.release();
-                    }
-                }));
-            }
-            for (int i = 0; i < out.length; i++) {
-                try {
-                    out[i] = futures.get(i).get();
-                } catch (ExecutionException e) {
-                    futures.forEach(f -> f.cancel(true)); // the load fails: the other GETs are wasted
-                    if (e.getCause() instanceof IOException io) {
-                        throw io;
-                    }
-                    if (e.getCause() instanceof RuntimeException re) {
-                        throw re;
-                    }
-                    throw new IOException("fetching epoch record " + keys.get(i), e.getCause());
-                }
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new InterruptedIOException("interrupted fetching the epoch records under " + keys.get(0));
-        }
-        return out;
+        return new EpochRecord(newest.epoch(), "?", "an unknown holder (" + why + ")", -1, java.time.Instant.EPOCH);
     }
 
     /** One epoch record; null if it was deleted since the listing. */
