@@ -1,8 +1,8 @@
 package dev.strata.engine.extentmap;
 
 import java.io.DataInput;
-import java.io.DataOutput;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.util.Arrays;
 
 /**
@@ -223,15 +223,11 @@ public final class ExtentMap {
     }
 
     /**
-     * Writes the checkpoint form: the entry count, then per entry {@code lba << 24 | length} and
-     * the location, both big-endian longs. The caller adds framing and a checksum.
+     * Writes the checkpoint form at the buffer's position: the entry count, then per entry
+     * {@code lba << 24 | length} and the location, both big-endian longs ({@link #encodedBytes}
+     * must remain). The caller adds framing and a checksum.
      */
-    public void writeTo(DataOutput out) throws IOException {
-        ExtentMapCodec.write(this, out);
-    }
-
-    /** {@link #writeTo} into a heap buffer at its position (big-endian); {@link #encodedBytes} must remain. */
-    public void writeTo(java.nio.ByteBuffer out) {
+    public void writeTo(ByteBuffer out) {
         ExtentMapCodec.write(this, out);
     }
 

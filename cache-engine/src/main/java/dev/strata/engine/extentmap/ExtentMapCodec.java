@@ -1,9 +1,9 @@
 package dev.strata.engine.extentmap;
 
 import java.io.DataInput;
-import java.io.DataOutput;
 import java.io.EOFException;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 
 /**
  * The checkpoint form of an {@link ExtentMap}: a big-endian {@code long} entry count, then per
@@ -16,24 +16,7 @@ final class ExtentMapCodec {
     private ExtentMapCodec() {
     }
 
-    static void write(ExtentMap map, DataOutput out) throws IOException {
-        out.writeLong(map.extentCount());
-        try {
-            map.forEach((lba, sectors, location) -> {
-                try {
-                    out.writeLong(Leaf.word0(lba, sectors));
-                    out.writeLong(location);
-                } catch (IOException e) {
-                    throw new WrappedIo(e);
-                }
-            });
-        } catch (WrappedIo e) {
-            throw e.io;
-        }
-    }
-
-    /** The same bytes as {@link #write(ExtentMap, DataOutput)}, straight into a buffer. */
-    static void write(ExtentMap map, java.nio.ByteBuffer out) {
+    static void write(ExtentMap map, ByteBuffer out) {
         out.putLong(map.extentCount());
         map.forEach((lba, sectors, location) -> out.putLong(Leaf.word0(lba, sectors)).putLong(location));
     }
@@ -77,15 +60,5 @@ final class ExtentMapCodec {
         }
         map.finishLoad();
         return map;
-    }
-
-    /** Carries an IOException out of the visitor lambda. */
-    private static final class WrappedIo extends RuntimeException {
-        final IOException io;
-
-        WrappedIo(IOException io) {
-            super(io);
-            this.io = io;
-        }
     }
 }

@@ -16,10 +16,10 @@ import org.junit.jupiter.api.Test;
 /** The checkpoint form round-trips exactly and corrupt input is rejected with a clear IOException. */
 class ExtentMapSerializationTest {
 
-    private static byte[] write(ExtentMap map) throws IOException {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        map.writeTo(new DataOutputStream(bytes));
-        return bytes.toByteArray();
+    private static byte[] write(ExtentMap map) {
+        java.nio.ByteBuffer bytes = java.nio.ByteBuffer.allocate((int) map.encodedBytes());
+        map.writeTo(bytes);
+        return bytes.array();
     }
 
     private static ExtentMap read(byte[] bytes) throws IOException {
