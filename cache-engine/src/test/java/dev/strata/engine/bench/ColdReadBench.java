@@ -430,14 +430,8 @@ public final class ColdReadBench {
         for (int i = 0; i < depth; i++) {
             SlowReads mine = new SlowReads();
             readers.add(Thread.ofVirtual().name("bench-reader-" + i).start(() -> {
-                ByteBuffer buf = ByteBuffer.allocateDirect((1 << 20) + 4096).alignedSlice(4096).limit(1 << 20).slice();
                 try {
-                    for (long off; (off = next.getAndAdd(buf.capacity())) < size; ) {
-                        buf.clear();
-                        long t0 = System.nanoTime();
-                        v.read(off, buf);
-                        mine.add(System.nanoTime() - t0);
-                    }
+                    readShare(v, size, next, mine);
                 } catch (Exception e) {
                     synchronized (failure) {
                         failure[0] = e;
@@ -459,8 +453,14 @@ public final class ColdReadBench {
 
     /** Reads {@code size} bytes of {@code v} from 0 in 1 MiB reads, into a page-aligned buffer as `strata serve`'s NBD server does. */
     private static void readVolume(LogStructuredVolume v, long size, SlowReads slow) throws IOException {
+        readShare(v, size, new java.util.concurrent.atomic.AtomicLong(), slow);
+    }
+
+    /** 1 MiB reads at the offsets taken from {@code next} (shared by the readers of one pass) until {@code size}. */
+    private static void readShare(LogStructuredVolume v, long size, java.util.concurrent.atomic.AtomicLong next, SlowReads slow)
+            throws IOException {
         ByteBuffer buf = ByteBuffer.allocateDirect((1 << 20) + 4096).alignedSlice(4096).limit(1 << 20).slice();
-        for (long off = 0; off < size; off += buf.capacity()) {
+        for (long off; (off = next.getAndAdd(buf.capacity())) < size; ) {
             buf.clear();
             long t0 = System.nanoTime();
             v.read(off, buf);

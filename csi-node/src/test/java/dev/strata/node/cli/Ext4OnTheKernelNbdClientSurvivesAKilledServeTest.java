@@ -47,7 +47,7 @@ class Ext4OnTheKernelNbdClientSurvivesAKilledServeTest {
             // The deleted 64 MiB went back to holes through the kernel's TRIMs (fstrim, and mkfs's
             // discard of the whole device): what stays allocated is the files and ext4's metadata and
             // journal (measured: 34-42 MiB; with fstrim left out of the guest, 98 MiB).
-            long allocated = guest.allocatedBytes(port);
+            long allocated = KernelNbdGuest.allocatedBytes(port);
             System.err.println("kernel NBD guest: " + allocated + " bytes of the volume allocated after fstrim");
             assertTrue(allocated < 64L << 20, "allocated after fstrim: " + allocated + " bytes\n" + write.output());
             assertTrue(allocated > MIB << 20, "allocated: " + allocated + " bytes, less than the data written");
