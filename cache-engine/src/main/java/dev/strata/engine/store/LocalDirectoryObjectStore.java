@@ -171,7 +171,7 @@ public final class LocalDirectoryObjectStore implements ObjectStore {
                     if (attrs.isRegularFile() && !file.getFileName().toString().startsWith(ObjectKeys.TEMP_PREFIX)) {
                         String key = toKey(file);
                         if (key.startsWith(prefix)) {
-                            found.add(new ObjectInfo(key, attrs.size()));
+                            found.add(new ObjectInfo(key, attrs.size(), attrs.lastModifiedTime().toInstant()));
                         }
                     }
                     return FileVisitResult.CONTINUE;

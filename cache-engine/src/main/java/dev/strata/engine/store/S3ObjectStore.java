@@ -281,7 +281,7 @@ public final class S3ObjectStore implements ObjectStore {
             for (S3Object o : page.contents()) {
                 String key = o.key().substring(keyPrefix.length());
                 if (startAfter == null || key.compareTo(startAfter) > 0) { // a server that ignores start-after
-                    found.add(new ObjectInfo(key, o.size()));
+                    found.add(new ObjectInfo(key, o.size(), o.lastModified()));
                 }
             }
             token = Boolean.TRUE.equals(page.isTruncated()) ? page.nextContinuationToken() : null;

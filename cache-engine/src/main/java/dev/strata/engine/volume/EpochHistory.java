@@ -27,25 +27,33 @@ public final class EpochHistory {
     }
 
     /**
-     * Epoch records fetched at once by {@link #load}: a volume has one per open for writing
-     * (never pruned), and every open reads them all; one at a time, a volume attached a thousand
-     * times took a thousand store round trips in a row to open.
+     * Epoch records fetched at once by {@link #load}: a volume has one per open for writing until
+     * {@link EpochPruner} deletes those no open needs (it keeps the ones whose fence still judges
+     * orphans, and those younger than GC's grace), and every open reads them all.
      */
     static final int CONCURRENT_GETS = 16;
 
     private static final String RELEASED = ".released";
 
-    /** A key of the volume's {@code epochs/}: a record, or the marker that its epoch was released. */
-    private record Listed(String key, long epoch, boolean released) {}
+    /**
+     * A key of the volume's {@code epochs/}: a record, or the marker that its epoch was released;
+     * {@code lastModified} by the store's clock (null if the store does not say).
+     */
+    record Listed(String key, long epoch, boolean released, java.time.Instant lastModified) {}
 
     /** The keys under {@code epochs/} that are ours (records and release markers), in key order. */
-    private static List<Listed> listEpochs(ObjectStore store, VolumeKeys keys) throws IOException {
+    static List<Listed> listEpochs(ObjectStore store, VolumeKeys keys) throws IOException {
+        return parse(store.list(keys.epochsPrefix()), keys);
+    }
+
+    private static List<Listed> parse(List<ObjectInfo> listed, VolumeKeys keys) {
         List<Listed> out = new ArrayList<>();
-        for (ObjectInfo info : store.list(keys.epochsPrefix())) {
+        for (ObjectInfo info : listed) {
             String name = info.key().substring(keys.epochsPrefix().length());
             boolean rel = name.endsWith(RELEASED);
             try {
-                out.add(new Listed(info.key(), Long.parseUnsignedLong(rel ? name.substring(0, name.length() - RELEASED.length()) : name, 16), rel));
+                out.add(new Listed(info.key(), Long.parseUnsignedLong(rel ? name.substring(0, name.length() - RELEASED.length()) : name, 16), rel,
+                        info.lastModified()));
             } catch (NumberFormatException notOurs) {
                 // not ours; ignore
             }
@@ -81,15 +89,17 @@ public final class EpochHistory {
     }
 
     /**
-     * Whether a writer of {@code epoch} is fenced, and by whom, from one LIST: the newest epoch
-     * record after {@code epoch}, or null if there is none. Only that one record is fetched (for
-     * its holder), so a writer's periodic check costs a LIST however many epochs the volume has
-     * had. A newer record that cannot be read still fences: the answer is then a record naming
-     * the problem instead of a holder.
+     * Whether a writer of {@code epoch} is fenced, and by whom, from one LIST of the keys after
+     * its own epoch's: the newest epoch record after {@code epoch}, or null if there is none.
+     * Only that one record is fetched (for its holder), so a writer's periodic check costs a LIST
+     * of the epochs newer than its own, however many the volume has had. A newer record that
+     * cannot be read still fences: the answer is then a record naming the problem instead of a
+     * holder.
      */
     public static EpochRecord newerThan(ObjectStore store, VolumeKeys keys, long epoch) throws IOException {
         Listed newest = null;
-        for (Listed l : listEpochs(store, keys)) {
+        // Keys sort by the epoch's 16 hex digits, and "E.released" sorts before E+1: start after it.
+        for (Listed l : parse(store.listAfter(keys.epochsPrefix(), keys.epochReleased(epoch)), keys)) {
             if (!l.released() && l.epoch() > epoch && (newest == null || l.epoch() > newest.epoch())) { // ordered as load() orders them
                 newest = l;
             }
@@ -132,6 +142,16 @@ public final class EpochHistory {
 
     public long latestEpoch() {
         return records.isEmpty() ? 0 : records.lastKey();
+    }
+
+    /** The epochs that have a record, in order, each with its record. */
+    java.util.NavigableMap<Long, EpochRecord> records() {
+        return java.util.Collections.unmodifiableNavigableMap(records);
+    }
+
+    /** The epochs whose release marker was listed. */
+    Set<Long> releasedEpochs() {
+        return java.util.Collections.unmodifiableSet(released);
     }
 
     public boolean isReleased(long epoch) {

@@ -131,6 +131,10 @@ public final class LogStructuredVolume implements Volume {
     private final SnapshotPins pins;
     private final GarbageCollector gc;
     private Thread gcThread;
+    /** The pruning of old epoch records this writer's open started (docs/format.md, "Pruning epoch records"). */
+    private volatile Thread epochPruning;
+    /** What that pruning deleted; null while it runs, if it failed, or if none ran. */
+    private volatile EpochPruner.Pruned epochsPruned;
     /** The last background checkpoint's thread (tests wait for it when they simulate a crash). */
     private volatile Thread checkpointThread;
     /** Guarded by batchLock: numbers map captures in order (checkpoints and snapshots); GC's deletion rule counts them. */
@@ -270,6 +274,27 @@ public final class LogStructuredVolume implements Volume {
                 gcThread = Thread.ofVirtual().name("gc-" + keys.volume()).start(gc::loop);
             }
         }
+    }
+
+    /** Deletes, in the background, the epoch records and markers no open needs any more (best effort). */
+    void startEpochPruning(EpochHistory history, EpochRecord own) {
+        epochPruning = Thread.ofVirtual().name("epoch-pruning-" + keys.volume()).start(() -> {
+            try {
+                epochsPruned = EpochPruner.prune(store, keys, history, own, options.gc().deleteGrace());
+            } catch (IOException | RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, keys.volume() + ": pruning old epoch records failed; they stay, and the"
+                        + " next open tries again: " + e);
+            }
+        });
+    }
+
+    /** Waits for the pruning this writer's open started: what it deleted, or null if it failed or none ran. */
+    EpochPruner.Pruned awaitEpochPruning() throws InterruptedException {
+        Thread t = epochPruning;
+        if (t != null) {
+            t.join();
+        }
+        return epochsPruned;
     }
 
     // ---------------------------------------------------------------- Volume
@@ -1316,6 +1341,7 @@ public final class LogStructuredVolume implements Volume {
             }
         } finally {
             stopBackground();
+            joinQuietly(epochPruning); // a few requests; a closed volume leaves nothing running behind it
             if (journal != null) {
                 journal.close();
             }
@@ -1352,6 +1378,7 @@ public final class LogStructuredVolume implements Volume {
         // when a real process dies can still land, and they are allowed to).
         joinQuietly(gcThread);
         joinQuietly(checkpointThread);
+        joinQuietly(epochPruning);
         if (coalescer != null) {
             coalescer.crash(); // its pending bytes were never in the journal
         }

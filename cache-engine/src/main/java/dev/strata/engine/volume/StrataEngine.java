@@ -298,6 +298,7 @@ public final class StrataEngine implements AutoCloseable {
                     + (lost > 0 ? "; " + lost + " bypassed large writes were never flushed and"
                             + " their objects never uploaded: those ranges keep their older contents" : ""));
             v.start(Journal.open(journalDir, options.journal(), sb.volumeId(), next));
+            v.startEpochPruning(history, rec);
             writers.put(name, v);
             ok = true;
             return v;

@@ -59,8 +59,8 @@ class LocalDirectoryObjectStoreTest extends ObjectStoreContractTest {
     void temporaryFileLeftByACrashIsNeitherListedNorReadable() throws Exception {
         store.put("v/objects/0000000000000001", buf("good"));
         Files.writeString(dir.resolve("objects/v/objects/.tmp-" + java.util.UUID.randomUUID()), "torn");
-        assertEquals(List.of(new ObjectInfo("v/objects/0000000000000001", 4)), store.list("v/"));
-        assertEquals(List.of(new ObjectInfo("v/objects/0000000000000001", 4)), store.list(""));
+        assertEquals(List.of(new ObjectInfo("v/objects/0000000000000001", 4)), ObjectStoreContractTest.keysAndSizes(store.list("v/")));
+        assertEquals(List.of(new ObjectInfo("v/objects/0000000000000001", 4)), ObjectStoreContractTest.keysAndSizes(store.list("")));
     }
 
     @Test

@@ -49,8 +49,8 @@ class S3ObjectStoreTest extends ObjectStoreContractTest {
         try (S3ObjectStore a = new S3ObjectStore(server.config(BUCKET).keyPrefix("/tenant-a/").build());
              S3ObjectStore whole = new S3ObjectStore(server.config(BUCKET).build())) {
             a.put("v/1", buf("a"));
-            assertEquals(List.of(new ObjectInfo("v/1", 1)), a.list("v/"));
-            assertEquals(List.of(new ObjectInfo("tenant-a/v/1", 1)), whole.list("tenant-a/"));
+            assertEquals(List.of(new ObjectInfo("v/1", 1)), ObjectStoreContractTest.keysAndSizes(a.list("v/")));
+            assertEquals(List.of(new ObjectInfo("tenant-a/v/1", 1)), ObjectStoreContractTest.keysAndSizes(whole.list("tenant-a/")));
             assertEquals("s3://strata-test/tenant-a", a.describe());
         }
     }
@@ -65,7 +65,7 @@ class S3ObjectStoreTest extends ObjectStoreContractTest {
             ByteBuffer tail = ByteBuffer.allocate(1 << 20);
             assertEquals(1 << 20, mp.getRange("v/objects/0000000000000001", (11L << 20), tail));
             assertArrayEquals(java.util.Arrays.copyOfRange(data, 11 << 20, 12 << 20), tail.array());
-            assertEquals(List.of(new ObjectInfo("v/objects/0000000000000001", 12 << 20)), mp.list(""));
+            assertEquals(List.of(new ObjectInfo("v/objects/0000000000000001", 12 << 20)), ObjectStoreContractTest.keysAndSizes(mp.list("")));
             assertTrue(server.listMultipartUploads(BUCKET).isEmpty(), "no upload left open");
         }
     }

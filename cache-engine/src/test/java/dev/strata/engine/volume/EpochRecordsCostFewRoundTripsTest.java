@@ -19,11 +19,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Every open of a volume reads all its epoch records (one per open for writing, never pruned):
- * they are fetched several at a time, so that a volume attached a thousand times does not take a
- * thousand store round trips in a row to open — and the history built from them is the same,
- * with the same errors, as one fetched a record at a time. A writer's periodic fence check needs
- * none of them: one LIST, and the record of a newer epoch only if there is one.
+ * Every open of a volume reads all its epoch records (one per open for writing, until pruning
+ * deletes those no open needs: a volume whose epochs left orphans keeps many): they are fetched
+ * several at a time, so that a volume with a thousand records does not take a thousand store
+ * round trips in a row to open — and the history built from them is the same, with the same
+ * errors, as one fetched a record at a time. A writer's periodic fence check needs none of them:
+ * one LIST of the epochs after its own, and the record of a newer epoch only if there is one.
  */
 class EpochRecordsCostFewRoundTripsTest {
     private static final int EPOCHS = 24;
@@ -36,12 +37,23 @@ class EpochRecordsCostFewRoundTripsTest {
         final AtomicInteger inFlight = new AtomicInteger();
         final AtomicInteger maxInFlight = new AtomicInteger();
         final AtomicInteger gets = new AtomicInteger();
+        /** Keys under {@code epochs/} that LISTs returned. */
+        final AtomicInteger listedEpochKeys = new AtomicInteger();
         final String epochsPrefix;
         volatile int delayMs;
 
         SlowEpochGets(ObjectStore store, String epochsPrefix) {
             super(store);
             this.epochsPrefix = epochsPrefix;
+        }
+
+        @Override
+        public java.util.List<ObjectInfo> listAfter(String prefix, String startAfter) throws IOException {
+            java.util.List<ObjectInfo> listed = super.listAfter(prefix, startAfter);
+            if (prefix.equals(epochsPrefix)) {
+                listedEpochKeys.addAndGet(listed.size());
+            }
+            return listed;
         }
 
         @Override
@@ -63,22 +75,27 @@ class EpochRecordsCostFewRoundTripsTest {
         }
     }
 
-    private SlowEpochGets volumeOpenedForWriting(int times) throws Exception {
+    /**
+     * A volume with {@code times} epochs, each opened and released, whose records are all still
+     * there (as when every epoch left an orphan that keeps its successor's record): written as
+     * writers write them, with fences 0, 10, 20...
+     */
+    private SlowEpochGets volumeWithEpochs(int times) throws Exception {
         VolumeKeys keys = new VolumeKeys("v");
         SlowEpochGets store = new SlowEpochGets(new LocalDirectoryObjectStore(tmp.resolve("bucket")), keys.epochsPrefix());
         StrataEngine engine = new StrataEngine(store, tmp.resolve("node"), "node-a");
         engine.createVolume("v", 1 << 20);
-        for (int i = 0; i < times; i++) {
-            try (LogStructuredVolume v = engine.openForWrite("v", VolumeOptions.defaults(), false)) {
-                v.write(4096L * i, ByteBuffer.wrap(new byte[4096]), false);
-            }
+        for (long e = 1; e <= times; e++) {
+            EpochRecord r = new EpochRecord(e, "node-a", "node-a (test)", 10 * (e - 1), java.time.Instant.now());
+            assertTrue(store.putIfAbsent(keys.epoch(e), ByteBuffer.wrap(r.encode("v"))));
+            store.put(keys.epochReleased(e), ByteBuffer.wrap(("released " + r.opened() + "\n").getBytes(StandardCharsets.UTF_8)));
         }
         return store;
     }
 
     @Test
     void aVolumeOpenedManyTimesLoadsItsEpochRecordsSeveralAtATime() throws Exception {
-        SlowEpochGets store = volumeOpenedForWriting(EPOCHS);
+        SlowEpochGets store = volumeWithEpochs(EPOCHS);
         VolumeKeys keys = new VolumeKeys("v");
         store.delayMs = 30;
         EpochHistory h = EpochHistory.load(store, keys);
@@ -100,7 +117,7 @@ class EpochRecordsCostFewRoundTripsTest {
 
     @Test
     void aCorruptRecordAmongManyStillFailsTheLoadNamingIt() throws Exception {
-        SlowEpochGets store = volumeOpenedForWriting(EPOCHS);
+        SlowEpochGets store = volumeWithEpochs(EPOCHS);
         VolumeKeys keys = new VolumeKeys("v");
         String bad = keys.epoch(7);
         store.put(bad, ByteBuffer.wrap("strata-epoch but not really".getBytes(StandardCharsets.UTF_8)));
@@ -113,7 +130,7 @@ class EpochRecordsCostFewRoundTripsTest {
     @Test
     void aStoreFailureAmongManyFailsTheLoadWithTheStoresError() throws Exception {
         VolumeKeys keys = new VolumeKeys("v");
-        SlowEpochGets healthy = volumeOpenedForWriting(EPOCHS);
+        SlowEpochGets healthy = volumeWithEpochs(EPOCHS);
         String failing = keys.epoch(11);
         ObjectStore store = new ForwardingObjectStore(healthy) {
             @Override
@@ -132,7 +149,7 @@ class EpochRecordsCostFewRoundTripsTest {
     @Test
     void aRecordDeletedBetweenTheListingAndItsGetIsSkipped() throws Exception {
         VolumeKeys keys = new VolumeKeys("v");
-        SlowEpochGets healthy = volumeOpenedForWriting(3);
+        SlowEpochGets healthy = volumeWithEpochs(3);
         String gone = keys.epoch(2);
         ObjectStore store = new ForwardingObjectStore(healthy) {
             @Override
@@ -153,21 +170,28 @@ class EpochRecordsCostFewRoundTripsTest {
 
     @Test
     void aWritersFenceCheckListsTheEpochsAndFetchesOnlyANewerOnesRecord() throws Exception {
-        SlowEpochGets store = volumeOpenedForWriting(EPOCHS);
+        SlowEpochGets store = volumeWithEpochs(EPOCHS);
         VolumeOptions opts = VolumeOptions.defaults();
         StrataEngine a = new StrataEngine(store, tmp.resolve("a"), "node-a");
         StrataEngine b = new StrataEngine(store, tmp.resolve("b"), "node-b");
         try (LogStructuredVolume va = a.openForWrite("v", opts, true)) {
+            va.awaitEpochPruning(); // its requests are the open's, not the check's
             store.delayMs = 1;
             store.gets.set(0);
+            store.listedEpochKeys.set(0);
             va.checkFence();
             assertEquals(0, store.gets.get(), "no newer epoch: the periodic check is a LIST, not a GET per past epoch");
+            assertEquals(0, store.listedEpochKeys.get(), "the check lists only the epochs after its own, not the "
+                    + EPOCHS + " before it");
             va.write(0, ByteBuffer.wrap(new byte[4096]), false); // not fenced
 
             try (LogStructuredVolume vb = b.openForWrite("v", opts, true)) {
+                vb.awaitEpochPruning();
                 store.gets.set(0);
+                store.listedEpochKeys.set(0);
                 va.checkFence();
                 assertEquals(1, store.gets.get(), "fenced: only the newer epoch's record, for its holder");
+                assertEquals(1, store.listedEpochKeys.get(), "only the newer epoch's record is listed");
                 VolumeFencedException e = assertThrows(VolumeFencedException.class,
                         () -> va.write(0, ByteBuffer.wrap(new byte[4096]), false));
                 assertTrue(e.getMessage().contains("epoch " + vb.epoch()) && e.getMessage().contains("node-b"), e.getMessage());
@@ -178,7 +202,7 @@ class EpochRecordsCostFewRoundTripsTest {
     @Test
     void aNewerEpochWhoseRecordIsUnreadableStillFences() throws Exception {
         VolumeKeys keys = new VolumeKeys("v");
-        SlowEpochGets store = volumeOpenedForWriting(3);
+        SlowEpochGets store = volumeWithEpochs(3);
         assertEquals(null, EpochHistory.newerThan(store, keys, 3));
         store.put(keys.epoch(9), ByteBuffer.wrap("garbage".getBytes(StandardCharsets.UTF_8)));
         EpochRecord newer = EpochHistory.newerThan(store, keys, 3);
