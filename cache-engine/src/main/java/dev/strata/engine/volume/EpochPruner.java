@@ -8,7 +8,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.NavigableMap;
 import java.util.TreeMap;
 
@@ -25,7 +24,15 @@ final class EpochPruner {
     /** What one run deleted, and how many records it kept because an epoch left keys above their fence. */
     record Pruned(int records, int markers, int keptForOrphans) {}
 
+    /** Above this many older records, every one is judged again (see {@link #prune}). */
+    static final int SWEEP_ABOVE = 16;
+
     private EpochPruner() {}
+
+    /** Whether {@code recordTime} is at least {@code grace} before {@code now} (both by the store's clock); unknown times are not. */
+    private static boolean agedBy(Instant recordTime, Instant now, Duration grace) {
+        return recordTime != null && now != null && Duration.between(recordTime, now).compareTo(grace) >= 0;
+    }
 
     /**
      * @param history  the epochs as the writer's open loaded them (before it created its record):
@@ -36,7 +43,7 @@ final class EpochPruner {
     static Pruned prune(ObjectStore store, VolumeKeys keys, EpochHistory history, EpochRecord own, Duration grace)
             throws IOException {
         Instant ownListed = null;
-        Map<Long, Instant> olderRecords = new TreeMap<>();
+        TreeMap<Long, Instant> olderRecords = new TreeMap<>();
         List<String> markers = new ArrayList<>();
         for (EpochHistory.Listed l : EpochHistory.listEpochs(store, keys)) {
             if (l.released()) {
@@ -54,8 +61,15 @@ final class EpochPruner {
             return new Pruned(0, 0, 0);
         }
 
-        // Record j -> its fence, for the records whose epoch j-1 has had the grace to stop uploading.
+        // Record j -> its fence, for the records whose epoch j-1 has had the grace to stop uploading
+        // since this writer's open, and not already before the previous writer's: that writer's
+        // pruning judged those, and the ones it kept are kept for orphans, which stay. (So a record
+        // kept for an old orphan does not make every open list every object written since.) A
+        // volume with more than SWEEP_ABOVE records judges them all again: a pruning that never
+        // ran or was cut short leaves records behind that no later one would otherwise judge.
         NavigableMap<Long, EpochRecord> known = history.records();
+        var previous = olderRecords.lastEntry(); // the previous writer's record: its pruning judged the records before it
+        boolean sweep = olderRecords.size() > SWEEP_ABOVE;
         TreeMap<Long, Long> candidates = new TreeMap<>();
         for (var e : olderRecords.entrySet()) {
             long j = e.getKey();
@@ -63,16 +77,17 @@ final class EpochPruner {
             if (r == null) {
                 continue; // not in the history this writer loaded: its fence is unknown here
             }
-            boolean aged = e.getValue() != null && Duration.between(e.getValue(), ownListed).compareTo(grace) >= 0;
-            if ((j == 1 || aged) && fencesNeverDecreaseAfter(j, r.fenceObjectSeq(), known, own)) {
+            boolean agedNow = agedBy(e.getValue(), ownListed, grace);
+            boolean agedBefore = j < previous.getKey() && agedBy(e.getValue(), previous.getValue(), grace);
+            if ((j == 1 || (agedNow && (sweep || !agedBefore))) && fencesNeverDecreaseAfter(j, r.fenceObjectSeq(), known, own)) {
                 candidates.put(j, r.fenceObjectSeq());
             }
         }
 
         // A key of epoch j-1 numbered above fence(j) is an orphan that only record j keeps out.
         int keptForOrphans = 0;
-        long lowest = candidates.values().stream().mapToLong(Long::longValue).min().orElse(Long.MAX_VALUE);
-        if (!candidates.isEmpty()) {
+        long lowest = candidates.tailMap(1L, false).values().stream().mapToLong(Long::longValue).min().orElse(Long.MAX_VALUE);
+        if (lowest != Long.MAX_VALUE) { // record 1 needs no listing: there is no epoch 0
             List<ObjectInfo> keysToJudge = new ArrayList<>(store.listAfter(keys.objectsPrefix(), keys.object(lowest, -1L)));
             int objects = keysToJudge.size();
             keysToJudge.addAll(store.list(keys.checkpointsPrefix()));

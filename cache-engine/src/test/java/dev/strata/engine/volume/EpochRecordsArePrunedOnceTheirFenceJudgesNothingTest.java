@@ -102,7 +102,8 @@ class EpochRecordsArePrunedOnceTheirFenceJudgesNothingTest {
                 assertTrue(epochKeys(store).contains(KEYS.epoch(2)), "epoch 2's record still keeps epoch 1's orphans out");
                 // Record 1 went at open 2; from open 4 on, the previous epoch's record goes (its predecessor was clean).
                 assertEquals(epoch == 3 ? 0 : 1, pruned.records(), "open " + epoch);
-                assertEquals(1, pruned.keptForOrphans(), "open " + epoch + ": record 2 kept for epoch 1's orphans");
+                // Judged once, by the first writer that found it past the grace; later ones leave it (orphans stay).
+                assertEquals(epoch == 3 ? 1 : 0, pruned.keptForOrphans(), "open " + epoch + ": record 2 kept for epoch 1's orphans");
                 assertEquals(List.of(KEYS.epoch(2), KEYS.epoch(epoch)), epochKeys(store),
                         "open " + epoch + ": every other older record and every marker is gone");
                 assertArrayEquals(block(1).array(), read(v, 0), "the fenced writer's overwrite stays out");
@@ -113,6 +114,37 @@ class EpochRecordsArePrunedOnceTheirFenceJudgesNothingTest {
         EpochHistory h = EpochHistory.load(store, KEYS);
         assertEquals(fence2, h.fenceOf(1), "epoch 1 is judged by epoch 2's fence, as before any pruning");
         assertFalse(h.isValid(fence2 + 1, 1));
+    }
+
+    @Test
+    void recordsLeftByPruningsThatFailedAreJudgedAgainOnceTheyPileUp() throws Exception {
+        boolean[] deletesFail = {true};
+        ObjectStore store = new dev.strata.engine.store.ForwardingObjectStore(new LocalDirectoryObjectStore(tmp.resolve("bucket"))) {
+            @Override
+            public void delete(String key) throws java.io.IOException {
+                if (deletesFail[0] && key.startsWith(KEYS.epochsPrefix())) {
+                    throw new java.io.IOException("injected: delete of " + key + " failed");
+                }
+                super.delete(key);
+            }
+        };
+        StrataEngine a = new StrataEngine(store, tmp.resolve("a"), "node-a");
+        a.createVolume("v", 1 << 20);
+        int opens = EpochPruner.SWEEP_ABOVE + 2;
+        for (int i = 1; i <= opens; i++) {
+            try (LogStructuredVolume v = a.openForWrite("v", NO_GRACE, false)) {
+                v.awaitEpochPruning();
+                v.write(0, block(i), false);
+            }
+        }
+        assertEquals(opens, epochKeys(store).stream().filter(k -> !k.endsWith(".released")).count(), "every pruning failed");
+
+        deletesFail[0] = false;
+        try (LogStructuredVolume v = a.openForWrite("v", NO_GRACE, false)) {
+            assertEquals(opens, v.awaitEpochPruning().records(), "more than " + EpochPruner.SWEEP_ABOVE + " records: all judged again");
+            assertEquals(List.of(KEYS.epoch(opens + 1)), epochKeys(store));
+            assertArrayEquals(block(opens).array(), read(v, 0));
+        }
     }
 
     @Test
