@@ -30,4 +30,5 @@ python3 "$ROOT/bench/summarize.py" "$out" s3_get_ceiling_MBps ceiling_serial_1Mi
   cold_gets_in_flight ceiling_parallel_gets_in_flight open_ms cold_max_read_ms cold_reads_over_8ms \
   restart_read_MBps restart_hit_ratio restart_gets_per_GiB cold_all_gets_per_GiB restart_all_gets_per_GiB \
   reboot_read_MBps reboot_hit_ratio reboot_file_reads_per_GiB \
-  --ratio cold_read_MBps/s3_get_ceiling_MBps --ratio cold_read_MBps/ceiling_serial_1MiB_MBps | tee -a "$out"
+  floor_MBps floor_cpu_ms_per_MiB \
+  --ratio cold_read_MBps/s3_get_ceiling_MBps --ratio cold_read_MBps/ceiling_serial_1MiB_MBps --ratio floor_MBps/s3_get_ceiling_MBps --ratio cold_read_MBps/floor_MBps | tee -a "$out"

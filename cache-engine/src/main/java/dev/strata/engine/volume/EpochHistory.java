@@ -149,11 +149,6 @@ public final class EpochHistory {
         return java.util.Collections.unmodifiableNavigableMap(records);
     }
 
-    /** The epochs whose release marker was listed. */
-    Set<Long> releasedEpochs() {
-        return java.util.Collections.unmodifiableSet(released);
-    }
-
     public boolean isReleased(long epoch) {
         return released.contains(epoch);
     }
