@@ -181,6 +181,7 @@ public final class ColdReadBench {
             }
             raw.close();
             readerStore.close();
+            Files.deleteIfExists(floorFile);
             System.out.printf("# ceiling_parallel = %d GETs of %d KiB in flight; store latency %d ms per request; cold reads in flight %d%n",
                     parallelGets, parallelRange >> 10, latencyMs, queueDepth);
 
@@ -321,24 +322,32 @@ public final class ColdReadBench {
         return new Ceilings(serial, parallel, inFlight, floor);
     }
 
+    /** The ranged GETs that read every byte of {@code objects}, {@code range} bytes each, in object order: {object index, offset}. */
+    private record Ranges(List<long[]> items, long bytes) {
+        static Ranges of(List<ObjectInfo> objects, int range) {
+            List<long[]> items = new ArrayList<>();
+            long bytes = 0;
+            for (int i = 0; i < objects.size(); i++) {
+                for (long off = 0; off < objects.get(i).size(); off += range) {
+                    items.add(new long[] {i, off});
+                    bytes += Math.min(range, objects.get(i).size() - off);
+                }
+            }
+            return new Ranges(items, bytes);
+        }
+    }
+
     /** Every byte of the objects read with ranged GETs of {@code range} bytes, {@code threads} at a time (in object order). */
     private static Measured ceiling(ObjectStore raw, List<ObjectInfo> objects, int threads, int range) throws Exception {
-        List<long[]> work = new ArrayList<>();
-        long total = 0;
-        for (int i = 0; i < objects.size(); i++) {
-            for (long off = 0; off < objects.get(i).size(); off += range) {
-                work.add(new long[] {i, off});
-                total += Math.min(range, objects.get(i).size() - off);
-            }
-        }
+        Ranges work = Ranges.of(objects, range);
         AtomicInteger next = new AtomicInteger();
-        return measure(total, () -> {
+        return measure(work.bytes(), () -> {
             List<Thread> ts = new ArrayList<>();
             for (int t = 0; t < threads; t++) {
                 ts.add(Thread.ofPlatform().start(() -> {
                     ByteBuffer chunk = ByteBuffer.allocate(range);
-                    for (int w; (w = next.getAndIncrement()) < work.size(); ) {
-                        long[] item = work.get(w);
+                    for (int w; (w = next.getAndIncrement()) < work.items().size(); ) {
+                        long[] item = work.items().get(w);
                         chunk.clear();
                         try {
                             raw.getRange(objects.get((int) item[0]).key(), item[1], chunk);
@@ -354,7 +363,11 @@ public final class ColdReadBench {
         });
     }
 
-    /** The file the floor writes its "fills" into (beside the reading node's cache, on the same disk). */
+    /**
+     * The file the floor writes its "fills" into (beside the reading node's cache, on the same
+     * disk); kept from round to round and overwritten in place, as deleting 512 MiB makes the
+     * filesystem discard it at its next journal commit, which could land in the next phase.
+     */
     private static Path floorFile;
 
     private record Fill(ByteBuffer data, long position) {}
@@ -371,14 +384,7 @@ public final class ColdReadBench {
      * to a reader, no readahead: what is left between it and the cold read is the engine's own cost.
      */
     private static Measured floor(ObjectStore raw, List<ObjectInfo> objects, int threads, int range) throws Exception {
-        List<long[]> work = new ArrayList<>();
-        long total = 0;
-        for (int i = 0; i < objects.size(); i++) {
-            for (long off = 0; off < objects.get(i).size(); off += range) {
-                work.add(new long[] {i, off});
-                total += Math.min(range, objects.get(i).size() - off);
-            }
-        }
+        Ranges work = Ranges.of(objects, range);
         AtomicInteger next = new AtomicInteger();
         int page = 4096;
         var free = new java.util.concurrent.ArrayBlockingQueue<ByteBuffer>(2 * threads);
@@ -388,7 +394,7 @@ public final class ColdReadBench {
         var fills = new java.util.concurrent.ArrayBlockingQueue<Fill>(2 * threads + 1);
         try (FileChannel file = FileChannel.open(floorFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 dev.strata.engine.util.DirectIoMode.OPEN_OPTION)) {
-            return measure(total, () -> {
+            return measure(work.bytes(), () -> {
                 Thread writer = Thread.ofPlatform().start(() -> {
                     try {
                         for (Fill f; (f = fills.take()) != NO_MORE_FILLS; ) {
@@ -407,9 +413,9 @@ public final class ColdReadBench {
                         ByteBuffer reader = ByteBuffer.allocateDirect(range);
                         java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
                         try {
-                            for (int w; (w = next.getAndIncrement()) < work.size(); ) {
+                            for (int w; (w = next.getAndIncrement()) < work.items().size(); ) {
                                 ByteBuffer chunk = free.take().clear();
-                                raw.getRange(objects.get((int) work.get(w)[0]).key(), work.get(w)[1], chunk);
+                                raw.getRange(objects.get((int) work.items().get(w)[0]).key(), work.items().get(w)[1], chunk);
                                 chunk.flip();
                                 for (int p = 0; p < chunk.limit(); p += page) {
                                     crc.reset();
@@ -431,8 +437,6 @@ public final class ColdReadBench {
                 fills.put(NO_MORE_FILLS);
                 writer.join();
             });
-        } finally {
-            Files.deleteIfExists(floorFile);
         }
     }
 

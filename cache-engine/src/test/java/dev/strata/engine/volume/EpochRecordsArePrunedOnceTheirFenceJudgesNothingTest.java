@@ -1,5 +1,7 @@
 package dev.strata.engine.volume;
 
+import static dev.strata.engine.volume.FilledBlocks.block;
+import static dev.strata.engine.volume.FilledBlocks.read;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -13,7 +15,6 @@ import dev.strata.engine.store.ObjectStore;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -31,18 +32,6 @@ class EpochRecordsArePrunedOnceTheirFenceJudgesNothingTest {
 
     @TempDir
     Path tmp;
-
-    private static ByteBuffer block(int value) {
-        byte[] b = new byte[4096];
-        Arrays.fill(b, (byte) value);
-        return ByteBuffer.wrap(b);
-    }
-
-    private static byte[] read(Volume v, long off) throws Exception {
-        ByteBuffer b = ByteBuffer.allocate(4096);
-        v.read(off, b);
-        return b.array();
-    }
 
     private static List<String> epochKeys(ObjectStore store) throws Exception {
         return store.list(KEYS.epochsPrefix()).stream().map(ObjectInfo::key).toList();

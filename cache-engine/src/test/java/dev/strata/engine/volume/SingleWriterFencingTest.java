@@ -1,5 +1,7 @@
 package dev.strata.engine.volume;
 
+import static dev.strata.engine.volume.FilledBlocks.block;
+import static dev.strata.engine.volume.FilledBlocks.read;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -10,7 +12,6 @@ import dev.strata.engine.store.LocalDirectoryObjectStore;
 import dev.strata.engine.store.ObjectStore;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
-import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -22,18 +23,6 @@ import org.junit.jupiter.api.io.TempDir;
 class SingleWriterFencingTest {
     @TempDir
     Path tmp;
-
-    private static ByteBuffer block(int value) {
-        byte[] b = new byte[4096];
-        Arrays.fill(b, (byte) value);
-        return ByteBuffer.wrap(b);
-    }
-
-    private static byte[] read(Volume v, long off) throws Exception {
-        ByteBuffer b = ByteBuffer.allocate(4096);
-        v.read(off, b);
-        return b.array();
-    }
 
     @Test
     void staleWriterIsFencedAndItsLaterObjectsAreNeverReplayed() throws Exception {

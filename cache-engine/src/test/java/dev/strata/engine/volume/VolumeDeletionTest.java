@@ -1,5 +1,7 @@
 package dev.strata.engine.volume;
 
+import static dev.strata.engine.volume.FilledBlocks.block;
+import static dev.strata.engine.volume.FilledBlocks.read;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -13,7 +15,6 @@ import dev.strata.engine.store.ObjectStore;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -27,12 +28,6 @@ import org.junit.jupiter.api.io.TempDir;
 class VolumeDeletionTest {
     @TempDir
     Path tmp;
-
-    private static ByteBuffer block(int v) {
-        byte[] b = new byte[4096];
-        Arrays.fill(b, (byte) v);
-        return ByteBuffer.wrap(b);
-    }
 
     private static void write(StrataEngine e, String name, int value) throws Exception {
         try (LogStructuredVolume v = e.openForWrite(name, VolumeOptions.defaults(), false)) {
@@ -61,9 +56,7 @@ class VolumeDeletionTest {
 
         e.createVolume("v", 4 << 20);
         try (LogStructuredVolume v = e.openForWrite("v", VolumeOptions.defaults(), false)) {
-            ByteBuffer got = ByteBuffer.allocate(4096);
-            v.read(0, got);
-            assertArrayEquals(new byte[4096], got.array(), "a new volume of the old name starts empty");
+            assertArrayEquals(new byte[4096], read(v, 0), "a new volume of the old name starts empty");
         }
     }
 
@@ -118,9 +111,7 @@ class VolumeDeletionTest {
         int objectsKept = store.list(keys.objectsPrefix()).size();
         assertTrue(objectsKept >= 1 && objectsKept < objectsBefore, objectsKept + " of " + objectsBefore);
         try (LogStructuredVolume c = e.openReadOnly("copy", VolumeOptions.defaults())) {
-            ByteBuffer got = ByteBuffer.allocate(4096);
-            c.read(0, got);
-            assertArrayEquals(block(3).array(), got.array(), "the clone still reads through");
+            assertArrayEquals(block(3).array(), read(c, 0), "the clone still reads through");
         }
         e.deleteVolume("src"); // again: harmless, keeps the remains
         assertTrue(Snapshots.exists(store, keys.superblock()));
