@@ -29,8 +29,8 @@ for tree in base new; do
   echo "== $tree"
   grep "^run=$tree" "$out" | grep -v restart > "$out.$tree"
   python3 "$ROOT/bench/summarize.py" "$out.$tree" s3_get_ceiling_MBps cold_read_MBps cold_cpu_ms_per_MiB ceiling_parallel_cpu_ms_per_MiB \
-    cold_gets_in_flight ceiling_parallel_gets_in_flight \
-    --ratio cold_read_MBps/s3_get_ceiling_MBps
+    cold_gets_in_flight ceiling_parallel_gets_in_flight floor_MBps \
+    --ratio cold_read_MBps/s3_get_ceiling_MBps --ratio cold_read_MBps/floor_MBps
   grep -E "^run=$tree[0-9]+[.](restart|reboot) " "$out" > "$out.$tree.restart" || true
   python3 "$ROOT/bench/summarize.py" "$out.$tree.restart" restart_read_MBps restart_hit_ratio reboot_read_MBps reboot_hit_ratio \
     reboot_file_reads_per_GiB
