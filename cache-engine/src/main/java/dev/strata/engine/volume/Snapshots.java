@@ -150,6 +150,57 @@ final class Snapshots {
         return out;
     }
 
+    /**
+     * A reference older than this whose clone has no superblock naming the snapshot is a crashed
+     * clone creation's leftover, not a creation in progress (which takes a few requests), and stops
+     * keeping the snapshot (docs/snapshots-and-clones.md, "References left by a crashed clone").
+     */
+    static final java.time.Duration STALE_REFERENCE = java.time.Duration.ofHours(1);
+
+    /**
+     * The clones that really read through {@code volume@name}, for deciding whether a deletion may
+     * remove it: every reference younger than {@link #STALE_REFERENCE} (by the store's clock:
+     * against {@code now}, the listing time of the deletion marker the caller just wrote), and every
+     * older one whose clone's superblock names this snapshot as its parent. A reference the store
+     * gives no time for counts.
+     */
+    static List<String> liveClones(ObjectStore store, String volume, String name, java.time.Instant now) throws IOException {
+        String prefix = new VolumeKeys(volume).snapshotRefsPrefix(name);
+        List<String> out = new ArrayList<>();
+        for (ObjectInfo info : store.list(prefix)) {
+            String clone = info.key().substring(prefix.length());
+            if (!isStale(store, volume, name, clone, info.lastModified(), now)) {
+                out.add(clone);
+            }
+        }
+        return out;
+    }
+
+    /** Whether a reference listed with time {@code referenceTime} is a crashed clone creation's leftover (see {@link #liveClones}). */
+    static boolean isStale(ObjectStore store, String volume, String name, String clone, java.time.Instant referenceTime,
+            java.time.Instant now) throws IOException {
+        if (referenceTime == null || now == null || java.time.Duration.between(referenceTime, now).compareTo(STALE_REFERENCE) < 0) {
+            return false;
+        }
+        VolumeKeys cloneKeys = new VolumeKeys(clone);
+        try {
+            Superblock sb = Superblock.decode(store.get(cloneKeys.superblock()), cloneKeys.superblock());
+            return !(volume + "@" + name).equals(sb.parent());
+        } catch (NoSuchObjectException none) {
+            return true;
+        }
+    }
+
+    /** When the store says {@code key} was last written (its listing's time), or null if it is not there. */
+    static java.time.Instant listedTime(ObjectStore store, String key) throws IOException {
+        for (ObjectInfo info : store.list(key)) {
+            if (info.key().equals(key)) {
+                return info.lastModified();
+            }
+        }
+        return null;
+    }
+
     /** True if the snapshot's {@code .deleting} marker exists: deleted from the user's view. */
     static boolean isDeleted(ObjectStore store, String volume, String name) throws IOException {
         return exists(store, new VolumeKeys(volume).snapshotDeleting(name));
@@ -181,7 +232,7 @@ final class Snapshots {
         if (!exists(store, marker)) {
             store.put(marker, ByteBuffer.wrap(new DeletionMarker(volume, name, requester, Instant.now()).encode()));
         }
-        List<String> clones = clones(store, volume, name);
+        List<String> clones = liveClones(store, volume, name, listedTime(store, marker));
         if (clones.isEmpty()) {
             finish(store, keys, rec);
         }
@@ -191,9 +242,12 @@ final class Snapshots {
     /** The last steps of a snapshot delete, under its marker, with no reference left: map, record, marker. */
     private static void finish(ObjectStore store, VolumeKeys keys, SnapshotRecord rec) throws IOException {
         // Map before record is safe here: the marker hides the record from every new reader, and no
-        // clone reads it (no reference). A crash after the map leaves a marked record: a rerun finishes.
+        // clone reads it (no live reference). A crash after the map leaves a marked record: a rerun finishes.
         store.delete(rec.mapKey());
         store.delete(keys.snapshot(rec.snapshot()));
+        for (ObjectInfo stale : store.list(keys.snapshotRefsPrefix(rec.snapshot()))) {
+            store.delete(stale.key()); // crashed clone creations' leftovers (a live one would have kept the snapshot)
+        }
         store.delete(keys.snapshotDeleting(rec.snapshot()));
     }
 
@@ -210,7 +264,8 @@ final class Snapshots {
             VolumeDeletion.prune(store, keys, ProgressListener.NONE);
             return;
         }
-        if (exists(store, keys.snapshotDeleting(name)) && clones(store, volume, name).isEmpty()) {
+        java.time.Instant marked = listedTime(store, keys.snapshotDeleting(name));
+        if (marked != null && liveClones(store, volume, name, marked).isEmpty()) {
             try {
                 finish(store, keys, SnapshotRecord.decode(store.get(keys.snapshot(name)), keys.snapshot(name)));
             } catch (NoSuchObjectException gone) {
@@ -224,7 +279,7 @@ final class Snapshots {
         VolumeKeys cloneKeys = new VolumeKeys(clone);
         VolumeKeys srcKeys = new VolumeKeys(source);
         Superblock src = superblock(store, source);
-        record(store, source, snapshot);
+        SnapshotRecord parent = record(store, source, snapshot);
         String ref = srcKeys.snapshotRef(snapshot, clone);
         Map<String, String> f = new LinkedHashMap<>();
         f.put("format", "1");
@@ -254,7 +309,28 @@ final class Snapshots {
             }
             throw new VolumeExistsException("volume " + clone + " already exists in " + store.describe());
         }
+        // Again, after the superblock: a delete that judged our reference stale (this creation paused
+        // for over STALE_REFERENCE between the two) wrote its marker before this check, or it saw
+        // the superblock. So either the snapshot is still what we cloned, or we undo the clone.
+        String changed = VolumeDeletion.isBeingDeleted(store, srcKeys) ? "volume " + source + " is being deleted"
+                : exists(store, srcKeys.snapshotDeleting(snapshot)) ? "snapshot " + snapshot + " is being deleted"
+                : !sameRecord(store, srcKeys, parent) ? "snapshot " + snapshot + " was deleted" : null;
+        if (changed != null) {
+            store.delete(cloneKeys.superblock());
+            releaseReference(store, source, snapshot, clone);
+            throw new SnapshotNotFoundException(changed + " while cloning it to " + clone + "; the clone was not created");
+        }
         return sb;
+    }
+
+    /** Whether the snapshot record {@code rec} (identified by its map) is still there, not one re-created under its name. */
+    private static boolean sameRecord(ObjectStore store, VolumeKeys keys, SnapshotRecord rec) throws IOException {
+        try {
+            return SnapshotRecord.decode(store.get(keys.snapshot(rec.snapshot())), keys.snapshot(rec.snapshot())).mapKey()
+                    .equals(rec.mapKey());
+        } catch (NoSuchObjectException gone) {
+            return false;
+        }
     }
 
     /**

@@ -115,6 +115,14 @@ final class VolumeDeletion {
         String snapPrefix = keys.snapshotsPrefix();
         Set<String> records = new TreeSet<>();
         Set<String> referenced = new TreeSet<>();
+        // The store's time of the marker (written before this LIST): references older than
+        // Snapshots.STALE_REFERENCE by it whose clone does not exist are crashed creations' leftovers.
+        java.time.Instant now = null;
+        for (ObjectInfo info : all) {
+            if (info.key().equals(keys.deleting())) {
+                now = info.lastModified();
+            }
+        }
         for (ObjectInfo info : all) {
             if (info.key().startsWith(snapPrefix)) {
                 String rest = info.key().substring(snapPrefix.length());
@@ -122,7 +130,10 @@ final class VolumeDeletion {
                 if (dot < 0 && rest.indexOf('/') < 0) {
                     records.add(rest);
                 } else if (dot > 0 && rest.startsWith(".refs/", dot)) {
-                    referenced.add(rest.substring(0, dot));
+                    String snapshot = rest.substring(0, dot);
+                    if (!Snapshots.isStale(store, volume, snapshot, rest.substring(dot + 6), info.lastModified(), now)) {
+                        referenced.add(snapshot);
+                    }
                 }
             }
         }
