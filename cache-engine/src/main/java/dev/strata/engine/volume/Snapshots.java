@@ -159,12 +159,14 @@ final class Snapshots {
 
     /**
      * The clones that really read through {@code volume@name}, for deciding whether a deletion may
-     * remove it: every reference younger than {@link #STALE_REFERENCE} (by the store's clock:
-     * against {@code now}, the listing time of the deletion marker the caller just wrote), and every
-     * older one whose clone's superblock names this snapshot as its parent. A reference the store
-     * gives no time for counts.
+     * remove it: every reference younger than {@link #STALE_REFERENCE} (its listing time against
+     * this node's clock), and every older one whose clone's superblock names this snapshot as its
+     * parent. A reference the store gives no time for counts. Only the age is judged by a clock,
+     * and only to spare creations in progress: a creation whose reference was judged a leftover
+     * finds out after its superblock and undoes itself ({@link #clone}), whatever the clocks say.
      */
-    static List<String> liveClones(ObjectStore store, String volume, String name, java.time.Instant now) throws IOException {
+    static List<String> liveClones(ObjectStore store, String volume, String name) throws IOException {
+        Instant now = Instant.now();
         String prefix = new VolumeKeys(volume).snapshotRefsPrefix(name);
         List<String> out = new ArrayList<>();
         for (ObjectInfo info : store.list(prefix)) {
@@ -176,7 +178,7 @@ final class Snapshots {
         return out;
     }
 
-    /** Whether a reference listed with time {@code referenceTime} is a crashed clone creation's leftover (see {@link #liveClones}). */
+    /** Whether a reference listed with time {@code referenceTime} is a crashed clone creation's leftover, at {@code now} (see {@link #liveClones}). */
     static boolean isStale(ObjectStore store, String volume, String name, String clone, java.time.Instant referenceTime,
             java.time.Instant now) throws IOException {
         if (referenceTime == null || now == null || java.time.Duration.between(referenceTime, now).compareTo(STALE_REFERENCE) < 0) {
@@ -189,16 +191,6 @@ final class Snapshots {
         } catch (NoSuchObjectException none) {
             return true;
         }
-    }
-
-    /** When the store says {@code key} was last written (its listing's time), or null if it is not there. */
-    static java.time.Instant listedTime(ObjectStore store, String key) throws IOException {
-        for (ObjectInfo info : store.list(key)) {
-            if (info.key().equals(key)) {
-                return info.lastModified();
-            }
-        }
-        return null;
     }
 
     /** True if the snapshot's {@code .deleting} marker exists: deleted from the user's view. */
@@ -232,7 +224,7 @@ final class Snapshots {
         if (!exists(store, marker)) {
             store.put(marker, ByteBuffer.wrap(new DeletionMarker(volume, name, requester, Instant.now()).encode()));
         }
-        List<String> clones = liveClones(store, volume, name, listedTime(store, marker));
+        List<String> clones = liveClones(store, volume, name);
         if (clones.isEmpty()) {
             finish(store, keys, rec);
         }
@@ -264,8 +256,7 @@ final class Snapshots {
             VolumeDeletion.prune(store, keys, ProgressListener.NONE);
             return;
         }
-        java.time.Instant marked = listedTime(store, keys.snapshotDeleting(name));
-        if (marked != null && liveClones(store, volume, name, marked).isEmpty()) {
+        if (exists(store, keys.snapshotDeleting(name)) && liveClones(store, volume, name).isEmpty()) {
             try {
                 finish(store, keys, SnapshotRecord.decode(store.get(keys.snapshot(name)), keys.snapshot(name)));
             } catch (NoSuchObjectException gone) {

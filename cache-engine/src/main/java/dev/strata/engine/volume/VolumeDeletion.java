@@ -115,14 +115,9 @@ final class VolumeDeletion {
         String snapPrefix = keys.snapshotsPrefix();
         Set<String> records = new TreeSet<>();
         Set<String> referenced = new TreeSet<>();
-        // The store's time of the marker (written before this LIST): references older than
-        // Snapshots.STALE_REFERENCE by it whose clone does not exist are crashed creations' leftovers.
-        java.time.Instant now = null;
-        for (ObjectInfo info : all) {
-            if (info.key().equals(keys.deleting())) {
-                now = info.lastModified();
-            }
-        }
+        // References older than Snapshots.STALE_REFERENCE whose clone does not exist are crashed
+        // creations' leftovers (docs/snapshots-and-clones.md, "References left by a crashed clone").
+        java.time.Instant now = java.time.Instant.now();
         for (ObjectInfo info : all) {
             if (info.key().startsWith(snapPrefix)) {
                 String rest = info.key().substring(snapPrefix.length());
