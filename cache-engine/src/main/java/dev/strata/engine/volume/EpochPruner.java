@@ -29,7 +29,7 @@ final class EpochPruner {
 
     private EpochPruner() {}
 
-    /** Whether {@code recordTime} is at least {@code grace} before {@code now} (both by the store's clock); unknown times are not. */
+    /** Whether {@code recordTime} is at least {@code grace} before {@code now} (both by the store's clock; unknown: no). */
     private static boolean agedBy(Instant recordTime, Instant now, Duration grace) {
         return recordTime != null && now != null && Duration.between(recordTime, now).compareTo(grace) >= 0;
     }

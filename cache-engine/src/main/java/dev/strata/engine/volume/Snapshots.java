@@ -178,10 +178,14 @@ final class Snapshots {
         return out;
     }
 
-    /** Whether a reference listed with time {@code referenceTime} is a crashed clone creation's leftover, at {@code now} (see {@link #liveClones}). */
+    /**
+     * Whether a reference of {@code clone} listed with time {@code referenceTime} is, at {@code now},
+     * a crashed clone creation's leftover (see {@link #liveClones}).
+     */
     static boolean isStale(ObjectStore store, String volume, String name, String clone, java.time.Instant referenceTime,
             java.time.Instant now) throws IOException {
-        if (referenceTime == null || now == null || java.time.Duration.between(referenceTime, now).compareTo(STALE_REFERENCE) < 0) {
+        if (referenceTime == null || now == null
+                || java.time.Duration.between(referenceTime, now).compareTo(STALE_REFERENCE) < 0) {
             return false;
         }
         VolumeKeys cloneKeys = new VolumeKeys(clone);

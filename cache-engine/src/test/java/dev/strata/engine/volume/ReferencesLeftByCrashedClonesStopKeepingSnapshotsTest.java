@@ -26,10 +26,11 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A clone creation that crashed between its reference and its superblock leaves a reference with
  * no clone. It keeps the snapshot while a creation could still be in progress, and stops keeping it
- * once it is older than {@link Snapshots#STALE_REFERENCE} (a delete resumed later judges it again): a snapshot delete or
- * volume delete then removes the snapshot. A reference of a clone that exists keeps it however
- * old. A creation that really was paused that long finds, after writing its superblock, that its
- * snapshot went, and undoes itself: no clone ever reads a deleted snapshot
+ * once it is older than {@link Snapshots#STALE_REFERENCE} (a delete resumed later judges it
+ * again): a snapshot delete or volume delete then removes the snapshot. A reference of a clone
+ * that exists keeps it however old. A creation that really was paused that long finds, after
+ * writing its superblock, that its snapshot went, and undoes itself: no clone ever reads a deleted
+ * snapshot
  * (docs/snapshots-and-clones.md, "References left by a crashed clone").
  */
 class ReferencesLeftByCrashedClonesStopKeepingSnapshotsTest {
