@@ -1,11 +1,13 @@
 #!/bin/busybox sh
 # /init of the kernel NBD guest (build-guest.sh). Kernel command line:
-#   strata.port=PORT strata.export=NAME strata.mode=write|verify|crash|recover strata.mib=N
+#   strata.port=PORT strata.export=NAME strata.mode=write|verify|crash|recover|restart strata.mib=N
+#   [strata.flags=EXTRA,NBD-CLIENT,FLAGS] (restart only, commas for spaces)
 # write:  attach the export with the kernel NBD client, mkfs.ext4, write N MiB of random data and
 #         small files with their SHA-256 sums on the filesystem, write, delete and fstrim a 64 MiB
 #         file, umount (the kernel flushes), detach, attach again, check every sum.
 # verify: attach, e2fsck -fn, mount, check every sum.
 # crash, recover: see below (the server is killed while "crash" writes).
+# restart: see below (the server is killed and started again while the filesystem stays mounted).
 # Every step prints "STRATA-STEP name" on the console; the end is "STRATA-DONE mode DIGEST" (the
 # digest of the sums file) or "STRATA-FAIL step: reason". The host asserts on those lines.
 /bin/busybox --install -s /bin
@@ -112,6 +114,32 @@ case "$MODE" in
     step "e2fsck clean"
     detach
     echo "STRATA-DONE recover"
+    poweroff -f
+    ;;
+  restart)
+    # The server is killed and started again on the same port while the filesystem stays mounted
+    # (e2e/kernel-nbd/serve-restart-under-mount.sh): files written and fsynced one after another,
+    # each reported DURABLE or ERROR; then the kernel's messages, every file's sum, and e2fsck.
+    nbd-client 10.0.2.2 "$PORT" /dev/nbd0 -N "$EXPORT" -b 4096 -t 60 $(arg flags | tr , ' ') || fail "attach"
+    step "attached with: $(arg flags | tr , ' ')"
+    mkfs.ext4 -q -F -b 4096 /dev/nbd0 || fail "mkfs.ext4"
+    mount -t ext4 /dev/nbd0 /mnt || fail "mount after mkfs"
+    step "writing across a server restart"
+    i=0
+    while [ $i -lt 80 ]; do
+      i=$((i + 1))
+      if head -c $((128 * 1024 + i * 4096)) /dev/urandom > /mnt/f$i && sync /mnt/f$i && sync /mnt; then
+        echo "STRATA-DURABLE f$i $(sha256sum /mnt/f$i | cut -d' ' -f1)"
+      else
+        echo "STRATA-ERROR f$i"
+      fi
+      sleep 0.3
+    done
+    dmesg | grep -E 'nbd|EXT4' | tail -8
+    grep -q ' /mnt ext4 ro' /proc/mounts && step "the filesystem is read-only now"
+    umount /mnt && step unmounted
+    if e2fsck -fn /dev/nbd0 > /tmp/fsck.log 2>&1; then step "e2fsck clean"; else step "e2fsck found errors"; fi
+    echo "STRATA-DONE restart"
     poweroff -f
     ;;
   *)
