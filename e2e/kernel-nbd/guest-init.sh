@@ -30,9 +30,14 @@ ip addr add 10.0.2.15/24 dev eth0
 ip route add default via 10.0.2.2
 step modules-and-network
 
-attach() {
-  nbd-client 10.0.2.2 "$PORT" /dev/nbd0 -N "$EXPORT" -b 4096 -t 60 || fail "attach: nbd-client 10.0.2.2 $PORT -N $EXPORT"
+attach() { # extra nbd-client flags, if any, as arguments
+  nbd-client 10.0.2.2 "$PORT" /dev/nbd0 -N "$EXPORT" -b 4096 -t 60 "$@" || fail "attach: nbd-client 10.0.2.2 $PORT -N $EXPORT $*"
   step "attached $(cat /sys/block/nbd0/size) sectors"
+}
+new_ext4() {
+  mkfs.ext4 -q -F -b 4096 /dev/nbd0 || fail "mkfs.ext4"
+  step mkfs
+  mount -t ext4 /dev/nbd0 /mnt || fail "mount after mkfs"
 }
 detach() {
   nbd-client -d /dev/nbd0 || fail "detach"
@@ -46,9 +51,7 @@ check_sums() {
 case "$MODE" in
   write)
     attach
-    mkfs.ext4 -q -F -b 4096 /dev/nbd0 || fail "mkfs.ext4"
-    step mkfs
-    mount -t ext4 /dev/nbd0 /mnt || fail "mount after mkfs"
+    new_ext4
     dd if=/dev/urandom of=/mnt/data bs=1M count="$MIB" 2>/dev/null || fail "dd"
     mkdir /mnt/small
     i=0
@@ -86,8 +89,7 @@ case "$MODE" in
     # them: each "STRATA-DURABLE name sha256" line is printed only after its fsyncs returned, so
     # every file it names must survive the crash. The host kills the server while this runs.
     attach
-    mkfs.ext4 -q -F -b 4096 /dev/nbd0 || fail "mkfs.ext4"
-    mount -t ext4 /dev/nbd0 /mnt || fail "mount after mkfs"
+    new_ext4
     step "writing until the server dies"
     i=0
     while [ $i -lt 100000 ]; do
@@ -120,10 +122,8 @@ case "$MODE" in
     # The server is killed and started again on the same port while the filesystem stays mounted
     # (e2e/kernel-nbd/serve-restart-under-mount.sh): files written and fsynced one after another,
     # each reported DURABLE or ERROR; then the kernel's messages, every file's sum, and e2fsck.
-    nbd-client 10.0.2.2 "$PORT" /dev/nbd0 -N "$EXPORT" -b 4096 -t 60 $(arg flags | tr , ' ') || fail "attach"
-    step "attached with: $(arg flags | tr , ' ')"
-    mkfs.ext4 -q -F -b 4096 /dev/nbd0 || fail "mkfs.ext4"
-    mount -t ext4 /dev/nbd0 /mnt || fail "mount after mkfs"
+    attach $(arg flags | tr , ' ')
+    new_ext4
     step "writing across a server restart"
     i=0
     while [ $i -lt 80 ]; do

@@ -184,8 +184,7 @@ final class Snapshots {
      */
     static boolean isStale(ObjectStore store, String volume, String name, String clone, java.time.Instant referenceTime,
             java.time.Instant now) throws IOException {
-        if (referenceTime == null || now == null
-                || java.time.Duration.between(referenceTime, now).compareTo(STALE_REFERENCE) < 0) {
+        if (referenceTime == null || java.time.Duration.between(referenceTime, now).compareTo(STALE_REFERENCE) < 0) {
             return false;
         }
         VolumeKeys cloneKeys = new VolumeKeys(clone);
@@ -286,14 +285,10 @@ final class Snapshots {
         // After the reference: a delete (of the snapshot or of the whole source volume) that started
         // before it is visible now (its marker); one that starts later lists the reference and keeps
         // the snapshot.
-        boolean volumeDeleted = VolumeDeletion.isBeingDeleted(store, srcKeys);
-        boolean deleting = volumeDeleted || exists(store, srcKeys.snapshotDeleting(snapshot));
-        boolean gone = !deleting && !exists(store, srcKeys.snapshot(snapshot));
-        if (deleting || gone) {
+        String why = noLongerClonable(store, srcKeys, parent);
+        if (why != null) {
             releaseReference(store, source, snapshot, clone);
-            throw new SnapshotNotFoundException((volumeDeleted ? "volume " + source + " was deleted"
-                    : "snapshot " + snapshot + " of volume " + source + (gone ? " was deleted" : " is deleted"))
-                    + " while cloning it to " + clone);
+            throw new SnapshotNotFoundException(why + " while cloning it to " + clone);
         }
         Superblock sb = new Superblock(clone, UUID.randomUUID().toString(), src.sizeBytes(), Volume.SECTOR_SIZE,
                 src.blockSize(), Instant.now(), source + "@" + snapshot);
@@ -307,24 +302,34 @@ final class Snapshots {
         // Again, after the superblock: a delete that judged our reference stale (this creation paused
         // for over STALE_REFERENCE between the two) wrote its marker before this check, or it saw
         // the superblock. So either the snapshot is still what we cloned, or we undo the clone.
-        String changed = VolumeDeletion.isBeingDeleted(store, srcKeys) ? "volume " + source + " is being deleted"
-                : exists(store, srcKeys.snapshotDeleting(snapshot)) ? "snapshot " + snapshot + " is being deleted"
-                : !sameRecord(store, srcKeys, parent) ? "snapshot " + snapshot + " was deleted" : null;
-        if (changed != null) {
+        why = noLongerClonable(store, srcKeys, parent);
+        if (why != null) {
             store.delete(cloneKeys.superblock());
             releaseReference(store, source, snapshot, clone);
-            throw new SnapshotNotFoundException(changed + " while cloning it to " + clone + "; the clone was not created");
+            throw new SnapshotNotFoundException(why + " while cloning it to " + clone + "; the clone was not created");
         }
         return sb;
     }
 
-    /** Whether the snapshot record {@code rec} (identified by its map) is still there, not one re-created under its name. */
-    private static boolean sameRecord(ObjectStore store, VolumeKeys keys, SnapshotRecord rec) throws IOException {
+    /**
+     * Why a clone of the snapshot whose record a clone creation read ({@code cloned}) cannot go on,
+     * or null if it can: its volume or the snapshot is being deleted, or the record is gone or is
+     * another one (identified by its map: deleted and made again under the same name).
+     */
+    private static String noLongerClonable(ObjectStore store, VolumeKeys srcKeys, SnapshotRecord cloned) throws IOException {
+        String name = cloned.snapshot();
+        if (VolumeDeletion.isBeingDeleted(store, srcKeys)) {
+            return "volume " + srcKeys.volume() + " was deleted";
+        }
+        if (exists(store, srcKeys.snapshotDeleting(name))) {
+            return "snapshot " + name + " of volume " + srcKeys.volume() + " is deleted";
+        }
         try {
-            return SnapshotRecord.decode(store.get(keys.snapshot(rec.snapshot())), keys.snapshot(rec.snapshot())).mapKey()
-                    .equals(rec.mapKey());
+            String key = srcKeys.snapshot(name);
+            return SnapshotRecord.decode(store.get(key), key).mapKey().equals(cloned.mapKey()) ? null
+                    : "snapshot " + name + " of volume " + srcKeys.volume() + " was deleted and made again";
         } catch (NoSuchObjectException gone) {
-            return false;
+            return "snapshot " + name + " of volume " + srcKeys.volume() + " was deleted";
         }
     }
 
