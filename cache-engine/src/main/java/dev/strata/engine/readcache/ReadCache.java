@@ -82,10 +82,10 @@ public final class ReadCache implements AutoCloseable {
         this.headers = headers;
         this.lockChannel = lockChannel;
         this.dirLock = dirLock;
-        this.buffers = new RecycledBuffers(blockSize, 64, true);
+        this.buffers = RecycledBuffers.shared("read-cache scratch blocks", blockSize, 64, true);
         this.runBuffers = runBuffers;
         // Enough for the readahead GETs in flight of a few streams, the fills queued behind them and the held runs.
-        this.gets = new RecycledBuffers(config.readaheadGetBlocks() * blockSize,
+        this.gets = RecycledBuffers.shared("read-cache GET buffers", config.readaheadGetBlocks() * blockSize,
                 4 * Math.max(4, config.readaheadGets()) + HeldRuns.capacityFor(config), true);
         this.held = new HeldRuns(HeldRuns.capacityFor(config));
         this.filler = new CacheFiller(config.fillThreads(), config.fillQueue(), "read-cache-fill");
@@ -113,7 +113,7 @@ public final class ReadCache implements AutoCloseable {
         ReadCacheStats stats = new ReadCacheStats();
         CacheShard[] shards = new CacheShard[config.shards()];
         // One per running fill, and a few for direct reads of hits into a reader's unaligned buffer.
-        RecycledBuffers runBuffers = new RecycledBuffers(MAX_FILE_RUN_BLOCKS * config.blockSize(), config.fillThreads() + 4, true);
+        RecycledBuffers runBuffers = RecycledBuffers.shared("read-cache run buffers", MAX_FILE_RUN_BLOCKS * config.blockSize(), config.fillThreads() + 4, true);
         HeaderCache headers;
         try {
             for (int i = 0; i < shards.length; i++) {

@@ -1,6 +1,8 @@
 package dev.strata.engine.readcache;
 
+import dev.strata.engine.util.HugePageBuffers;
 import java.nio.ByteBuffer;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -9,20 +11,39 @@ import java.util.concurrent.atomic.AtomicInteger;
  * blocks for cache-file I/O, heap buffers for ranged GETs (a 1 MiB heap array per GET is a
  * humongous object in G1, and GC pauses stalled cold reads). Thread-locals would not do: NBD
  * requests run on short-lived virtual threads. A buffer is owned by whoever took it until it is
- * given back; at most {@code retain} are kept. Direct buffers start on a page boundary, so that
- * fills can write them with O_DIRECT.
+ * given back; at most {@code retain} are kept. Direct buffers are cut from slabs of huge pages
+ * ({@link HugePageBuffers}), so that fills and cache reads move them with O_DIRECT in one segment
+ * per huge page rather than one per 4 KiB page.
+ *
+ * <p>The caches of one process share their pools ({@link #shared}), one per use: a fresh huge page
+ * costs milliseconds to fault in (the hypervisor backs it on first touch: ~5 ms per 2 MiB on
+ * these VMs), so a cache opened after another (a restarted engine, the benchmark's every round,
+ * the tests) takes the buffers its predecessor gave back instead of mapping new ones. Sharing
+ * adds no way to misuse a buffer: it is still owned by one taker at a time until given back.
  */
 final class RecycledBuffers {
+    private static final ConcurrentHashMap<String, RecycledBuffers> SHARED = new ConcurrentHashMap<>();
+
     private final int size;
-    private final int retain;
+    private final AtomicInteger retain;
     private final boolean direct;
     private final ConcurrentLinkedQueue<ByteBuffer> free = new ConcurrentLinkedQueue<>();
     private final AtomicInteger kept = new AtomicInteger();
 
     RecycledBuffers(int size, int retain, boolean direct) {
         this.size = size;
-        this.retain = retain;
+        this.retain = new AtomicInteger(retain);
         this.direct = direct;
+    }
+
+    /**
+     * The process's pool for {@code use} (a name: one pool per use, so that uses do not take each
+     * other's share) with buffers of {@code size}; it keeps the largest {@code retain} asked for.
+     */
+    static RecycledBuffers shared(String use, int size, int retain, boolean direct) {
+        RecycledBuffers pool = SHARED.computeIfAbsent(use + "/" + size + (direct ? "/direct" : "/heap"), k -> new RecycledBuffers(size, retain, direct));
+        pool.retain.accumulateAndGet(retain, Math::max);
+        return pool;
     }
 
     int size() {
@@ -32,15 +53,27 @@ final class RecycledBuffers {
     ByteBuffer take() {
         ByteBuffer b = free.poll();
         if (b == null) {
-            return direct ? ByteBuffer.allocateDirect(size + CacheShard.PAGE).alignedSlice(CacheShard.PAGE).limit(size).slice()
-                    : ByteBuffer.allocate(size);
+            return direct ? fromNewSlab() : ByteBuffer.allocate(size);
         }
         kept.decrementAndGet();
         return b.clear();
     }
 
+    /** A new slab of whole huge pages, cut into buffers: one is returned, the others kept (up to {@code retain}). */
+    private ByteBuffer fromNewSlab() {
+        long pages = Math.max(1, ((long) size + HugePageBuffers.HUGE_PAGE - 1) / HugePageBuffers.HUGE_PAGE);
+        int slabBytes = (int) Math.min(Integer.MAX_VALUE & -CacheShard.PAGE, pages * HugePageBuffers.HUGE_PAGE);
+        ByteBuffer slab = HugePageBuffers.slab(slabBytes);
+        // Whole pages per buffer: each one starts page-aligned, as O_DIRECT needs.
+        int stride = (size + CacheShard.PAGE - 1) & -CacheShard.PAGE;
+        for (int off = stride; off + size <= slabBytes; off += stride) {
+            give(slab.slice(off, size));
+        }
+        return slab.slice(0, size);
+    }
+
     void give(ByteBuffer b) {
-        if (kept.incrementAndGet() <= retain) {
+        if (kept.incrementAndGet() <= retain.get()) {
             free.offer(b);
         } else {
             kept.decrementAndGet();

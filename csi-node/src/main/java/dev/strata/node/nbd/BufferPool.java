@@ -1,5 +1,6 @@
 package dev.strata.node.nbd;
 
+import dev.strata.engine.util.HugePageBuffers;
 import java.nio.ByteBuffer;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicLong;
@@ -9,12 +10,16 @@ import java.util.concurrent.atomic.AtomicLong;
  * maximum block size, shared by every connection of a server (thread-safe, lock-free). Keeps at
  * most {@code maxRetainedBytes} idle; beyond that released buffers are left to the GC. Why:
  * direct buffers avoid a copy on socket I/O but are expensive to allocate per request. Buffers
- * start on a page boundary, so that O_DIRECT reads (the read cache's hits) can land in them.
+ * start on a page boundary, so that O_DIRECT reads (the read cache's hits) can land in them; those
+ * of 64 KiB and more are cut from slabs of huge pages ({@link HugePageBuffers}), so that such a
+ * read fills a 1 MiB buffer in one device segment rather than 256.
  */
 final class BufferPool {
     private static final int MIN_SHIFT = 12;
     private static final int MAX_SHIFT = 25; // 32 MiB = NbdProtocol.MAX_BLOCK_SIZE
     private static final int PAGE = 4096;
+    /** Size classes from here up come from huge-page slabs; smaller ones are not worth pinning 2 MiB for. */
+    private static final int SLAB_MIN = 64 << 10;
 
     @SuppressWarnings("unchecked")
     private final ConcurrentLinkedQueue<ByteBuffer>[] classes = new ConcurrentLinkedQueue[MAX_SHIFT - MIN_SHIFT + 1];
@@ -37,10 +42,20 @@ final class BufferPool {
         } else {
             // Page-aligned: the read cache reads hits straight into it with O_DIRECT (else through a bounce buffer).
             int size = 1 << (index + MIN_SHIFT);
-            b = ByteBuffer.allocateDirect(size + PAGE).alignedSlice(PAGE).limit(size).slice();
+            b = size >= SLAB_MIN ? fromNewSlab(size) : ByteBuffer.allocateDirect(size + PAGE).alignedSlice(PAGE).limit(size).slice();
         }
         b.clear().limit(length);
         return b;
+    }
+
+    /** A new slab of at least one huge page, cut into buffers of {@code size} (a power of two): one is returned, the rest pooled. */
+    private ByteBuffer fromNewSlab(int size) {
+        int slabBytes = Math.max(size, HugePageBuffers.HUGE_PAGE);
+        ByteBuffer slab = HugePageBuffers.slab(slabBytes);
+        for (int off = size; off < slabBytes; off += size) {
+            release(slab.slice(off, size));
+        }
+        return slab.slice(0, size);
     }
 
     void release(ByteBuffer b) {
