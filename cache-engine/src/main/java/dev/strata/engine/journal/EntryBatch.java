@@ -1,5 +1,6 @@
 package dev.strata.engine.journal;
 
+import dev.strata.engine.util.HugePageBuffers;
 import java.nio.ByteBuffer;
 
 /**
@@ -26,9 +27,29 @@ final class EntryBatch {
     boolean full;
 
     EntryBatch(int maxDataBytes) {
-        entry = JournalFormat.alignedBuffer(JournalFormat.BLOCK + maxDataBytes);
+        this(JournalFormat.alignedBuffer(JournalFormat.BLOCK + maxDataBytes));
+    }
+
+    /** Over {@code entry}: a 4096-aligned direct buffer of a header block and the data area. */
+    private EntryBatch(ByteBuffer entry) {
+        this.entry = entry;
         header = entry.slice(0, JournalFormat.BLOCK);
-        data = entry.slice(JournalFormat.BLOCK, maxDataBytes);
+        data = entry.slice(JournalFormat.BLOCK, entry.capacity() - JournalFormat.BLOCK);
+    }
+
+    /**
+     * The writer's two batches (one filling, one being written), cut from one slab of huge pages:
+     * an entry of several MiB goes to the disk with O_DIRECT in one segment per huge page instead
+     * of one per 4 KiB page (docs/journal.md, "Entry buffers").
+     */
+    static EntryBatch[] pairForWriting(int maxDataBytes) {
+        int entryBytes = JournalFormat.BLOCK + maxDataBytes;
+        long slabBytes = (2L * entryBytes + HugePageBuffers.HUGE_PAGE - 1) & -(long) HugePageBuffers.HUGE_PAGE;
+        if (slabBytes > Integer.MAX_VALUE) {
+            return new EntryBatch[] {new EntryBatch(maxDataBytes), new EntryBatch(maxDataBytes)};
+        }
+        ByteBuffer slab = HugePageBuffers.slab((int) slabBytes);
+        return new EntryBatch[] {new EntryBatch(slab.slice(0, entryBytes)), new EntryBatch(slab.slice(entryBytes, entryBytes))};
     }
 
     int maxDataBytes() {

@@ -91,8 +91,9 @@ public final class Journal implements AutoCloseable {
         this.space = space;
         this.syncIntervalNanos = options.syncInterval().toNanos();
         this.maxSectorsPerRecord = options.maxEntryDataBytes() / JournalFormat.SECTOR;
-        this.filling = new EntryBatch(options.maxEntryDataBytes());
-        this.spare = new EntryBatch(options.maxEntryDataBytes());
+        EntryBatch[] batches = EntryBatch.pairForWriting(options.maxEntryDataBytes());
+        this.filling = batches[0];
+        this.spare = batches[1];
         this.nextSeq = nextSeq;
         this.writtenSeq = nextSeq - 1;
         this.durableSeq = nextSeq - 1;
