@@ -9,6 +9,7 @@ import dev.strata.engine.store.ObjectInfo;
 import dev.strata.engine.store.ObjectStore;
 import dev.strata.engine.store.S3ObjectStore;
 import dev.strata.engine.store.S3ProxyServer;
+import dev.strata.engine.util.HugePageBuffers;
 import dev.strata.engine.volume.LogStructuredVolume;
 import dev.strata.engine.volume.StrataEngine;
 import dev.strata.engine.volume.VolumeOptions;
@@ -376,20 +377,28 @@ public final class ColdReadBench {
 
     /**
      * The parallel ceiling's GETs (same size, same number in flight, platform threads), each doing
-     * the work every cold read must do and nothing else: the GET into a page-aligned direct buffer,
+     * the work every cold read must do and nothing else: the GET into a direct buffer on huge pages,
      * a CRC32C pass over each 4 KiB page, a copy into a reader's buffer, and an O_DIRECT write of
      * the buffer into a file, as a cache fill (by one writer thread, so
      * that GETs do not wait for the disk, as the engine's fills do not; written by the GET's own
      * thread it was slower: 0.685 of the ceiling against 0.726). No block bookkeeping, no hand-offs
      * to a reader, no readahead: what is left between it and the cold read is the engine's own cost.
      */
+    private static ByteBuffer floorSlab;
+
     private static Measured floor(ObjectStore raw, List<ObjectInfo> objects, int threads, int range) throws Exception {
         Ranges work = Ranges.of(objects, range);
         AtomicInteger next = new AtomicInteger();
         int page = 4096;
         var free = new java.util.concurrent.ArrayBlockingQueue<ByteBuffer>(2 * threads);
+        // Cut from a slab of huge pages, as the engine's GET buffers are (docs/read-cache.md, "I/O buffers on huge pages"),
+        // kept from round to round as the engine's pools keep theirs.
+        int slabBytes = (int) (((long) 2 * threads * range + HugePageBuffers.HUGE_PAGE - 1) & -HugePageBuffers.HUGE_PAGE);
+        if (floorSlab == null || floorSlab.capacity() < slabBytes) {
+            floorSlab = HugePageBuffers.slab(slabBytes);
+        }
         for (int b = 0; b < 2 * threads; b++) {
-            free.add(ByteBuffer.allocateDirect(range + page).alignedSlice(page).limit(range).slice());
+            free.add(floorSlab.slice(b * range, range));
         }
         var fills = new java.util.concurrent.ArrayBlockingQueue<Fill>(2 * threads + 1);
         try (FileChannel file = FileChannel.open(floorFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
@@ -552,14 +561,28 @@ public final class ColdReadBench {
     /** 1 MiB reads at the offsets taken from {@code next} (shared by the readers of one pass) until {@code size}. */
     private static void readShare(LogStructuredVolume v, long size, java.util.concurrent.atomic.AtomicLong next, SlowReads slow)
             throws IOException {
-        ByteBuffer buf = ByteBuffer.allocateDirect((1 << 20) + 4096).alignedSlice(4096).limit(1 << 20).slice();
-        for (long off; (off = next.getAndAdd(buf.capacity())) < size; ) {
-            buf.clear();
-            long t0 = System.nanoTime();
-            v.read(off, buf);
-            slow.add(System.nanoTime() - t0);
+        ByteBuffer buf = READER_BUFFERS.poll();
+        if (buf == null) {
+            // As the NBD server's buffer pool cuts them: from a slab of huge pages (or, to measure
+            // what that brings, on ordinary pages: -Dstrata.bench.ordinaryReaderBuffers=true).
+            buf = Boolean.getBoolean("strata.bench.ordinaryReaderBuffers")
+                    ? ByteBuffer.allocateDirect((1 << 20) + 4096).alignedSlice(4096).limit(1 << 20).slice()
+                    : HugePageBuffers.slab(HugePageBuffers.HUGE_PAGE).slice(0, 1 << 20);
+        }
+        try {
+            for (long off; (off = next.getAndAdd(buf.capacity())) < size; ) {
+                buf.clear();
+                long t0 = System.nanoTime();
+                v.read(off, buf);
+                slow.add(System.nanoTime() - t0);
+            }
+        } finally {
+            READER_BUFFERS.add(buf);
         }
     }
+
+    /** Readers' buffers, kept from round to round as the NBD server's pool keeps them (a fresh huge page costs ms to fault in). */
+    private static final java.util.concurrent.ConcurrentLinkedQueue<ByteBuffer> READER_BUFFERS = new java.util.concurrent.ConcurrentLinkedQueue<>();
 
     /**
      * The reader's stalls: its slowest 1 MiB read and how many took over 8 ms (a read normally
