@@ -146,7 +146,11 @@ public final class ObjectReader {
             return fetchAndRemember(seq, epoch, key); // the other fetch failed: ours decides (and reports)
         }
         try {
-            ObjectHeader h = fetchAndRemember(seq, epoch, key);
+            // A fetch that finished between our first look and our registration remembered the header before it left.
+            ObjectHeader h = knownHeader(seq, epoch);
+            if (h == null) {
+                h = fetchAndRemember(seq, epoch, key);
+            }
             mine.complete(h);
             return h;
         } catch (IOException | RuntimeException | Error e) {
