@@ -48,6 +48,10 @@ public final class Journal implements AutoCloseable {
     /** Durability waiters wait here. */
     private final Condition durableAdvanced = lock.newCondition();
 
+    /** Both batches, for {@link EntryBatch#recycle} once the writer has exited after a close or a test crash (package-private: tests). */
+    final EntryBatch[] batches;
+    private final java.util.concurrent.atomic.AtomicBoolean batchesRecycled = new java.util.concurrent.atomic.AtomicBoolean();
+
     // ---- guarded by lock ----
     /** The batch appenders copy into. */
     private EntryBatch filling;
@@ -91,7 +95,7 @@ public final class Journal implements AutoCloseable {
         this.space = space;
         this.syncIntervalNanos = options.syncInterval().toNanos();
         this.maxSectorsPerRecord = options.maxEntryDataBytes() / JournalFormat.SECTOR;
-        EntryBatch[] batches = EntryBatch.pairForWriting(options.maxEntryDataBytes());
+        this.batches = EntryBatch.pairForWriting(options.maxEntryDataBytes());
         this.filling = batches[0];
         this.spare = batches[1];
         this.nextSeq = nextSeq;
@@ -388,6 +392,10 @@ public final class Journal implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         space.close();
+        // The writer has exited and appends are refused (closing): nothing touches the batches again.
+        if (batchesRecycled.compareAndSet(false, true)) {
+            EntryBatch.recycle(batches);
+        }
         lock.lock();
         try {
             if (failure != null) {
@@ -560,6 +568,10 @@ public final class Journal implements AutoCloseable {
         }
         if (interrupted) {
             Thread.currentThread().interrupt();
+        }
+        // As after close: the writer has exited and appends are refused (failure is set).
+        if (batchesRecycled.compareAndSet(false, true)) {
+            EntryBatch.recycle(batches);
         }
         if (powerCut && tornPath != null && tornTo > tornFrom) {
             java.util.concurrent.ThreadLocalRandom r = java.util.concurrent.ThreadLocalRandom.current();

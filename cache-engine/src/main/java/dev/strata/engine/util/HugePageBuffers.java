@@ -107,8 +107,9 @@ public final class HugePageBuffers {
      * A direct buffer of {@code bytes} (position 0, limit = capacity = {@code bytes}) starting on a
      * 2 MiB boundary when huge pages are {@linkplain #available() available}, on a 4 KiB one
      * otherwise. Callers slice it into the buffers they recycle: memory is whole huge pages, so
-     * {@code bytes} should be a multiple of {@link #HUGE_PAGE}. Its pages are touched here (the
-     * faults, and any zeroing, happen now and not on the first I/O).
+     * {@code bytes} should be a multiple of {@link #HUGE_PAGE}. It is all zeros. A mapped slab's
+     * pages are faulted in (and zeroed by the kernel) on first touch, a huge page at a time: memory
+     * a user never touches (most of a journal's 8 MiB entry buffers, under small writes) costs none.
      */
     public static ByteBuffer slab(int bytes) {
         return slab(bytes, LIMIT_BYTES);
@@ -159,9 +160,8 @@ public final class HugePageBuffers {
         } catch (Throwable t) {
             LOG.log(System.Logger.Level.DEBUG, "madvise(MADV_HUGEPAGE) failed: the slab stays on ordinary pages", t);
         }
-        MemorySegment segment = MemorySegment.ofAddress(start).reinterpret(bytes, Arena.ofAuto(), unused -> unmap(base, length));
-        segment.fill((byte) 0);
-        return segment.asByteBuffer();
+        // Fresh anonymous memory reads as zeros; it is not touched here (see slab).
+        return MemorySegment.ofAddress(start).reinterpret(bytes, Arena.ofAuto(), unused -> unmap(base, length)).asByteBuffer();
     }
 
     /** Runs on the cleaner's thread once no buffer of the slab is reachable. */
