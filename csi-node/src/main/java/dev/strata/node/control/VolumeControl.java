@@ -4,6 +4,7 @@ import dev.strata.engine.gc.GcReport;
 import dev.strata.engine.gc.VictimSelector;
 import dev.strata.engine.objectlog.VolumeKeys;
 import dev.strata.engine.store.ObjectInfo;
+import dev.strata.engine.util.HugePageBuffers;
 import dev.strata.engine.volume.LogStructuredVolume;
 import dev.strata.engine.volume.SnapshotExistsException;
 import dev.strata.engine.volume.SnapshotInUseException;
@@ -159,6 +160,9 @@ public final class VolumeControl implements ControlServer.Handler {
         f.put("read-cache", cache == null ? "off"
                 : "size=" + cache.config().sizeBytes() + " cached-blocks=" + cache.cachedBlocks() + " evictions=" + cache.evictions()
                         + " " + cache.stats());
+        // The process's O_DIRECT buffers (docs/read-cache.md, "I/O buffers on huge pages"): past the limit they are ordinary pages.
+        f.put("io-buffers", (HugePageBuffers.available() ? "huge-pages" : "ordinary-pages") + " mapped-bytes=" + HugePageBuffers.mappedBytes()
+                + " limit-bytes=" + HugePageBuffers.LIMIT_BYTES);
         // Garbage collection (docs/gc.md): its counters, and what a pass would do now.
         f.put("gc", volume.gcStats());
         VictimSelector.Selection gc = volume.gcEstimate();
