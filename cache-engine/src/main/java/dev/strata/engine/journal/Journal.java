@@ -392,10 +392,7 @@ public final class Journal implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         space.close();
-        // The writer has exited and appends are refused (closing): nothing touches the batches again.
-        if (batchesRecycled.compareAndSet(false, true)) {
-            EntryBatch.recycle(batches);
-        }
+        recycleBatches();
         lock.lock();
         try {
             if (failure != null) {
@@ -403,6 +400,17 @@ public final class Journal implements AutoCloseable {
             }
         } finally {
             lock.unlock();
+        }
+    }
+
+    /**
+     * Gives the batches' slab to the next journal, once: called by close and the test crash hook
+     * after the writer has exited, when appends are already refused (closing or failure is set),
+     * so nothing touches the batches again.
+     */
+    private void recycleBatches() {
+        if (batchesRecycled.compareAndSet(false, true)) {
+            EntryBatch.recycle(batches);
         }
     }
 
@@ -569,10 +577,7 @@ public final class Journal implements AutoCloseable {
         if (interrupted) {
             Thread.currentThread().interrupt();
         }
-        // As after close: the writer has exited and appends are refused (failure is set).
-        if (batchesRecycled.compareAndSet(false, true)) {
-            EntryBatch.recycle(batches);
-        }
+        recycleBatches();
         if (powerCut && tornPath != null && tornTo > tornFrom) {
             java.util.concurrent.ThreadLocalRandom r = java.util.concurrent.ThreadLocalRandom.current();
             long keep = tornFrom + r.nextLong(tornTo - tornFrom + 1);

@@ -16,7 +16,7 @@ final class JournalFormat {
 
     /** A direct buffer of {@code bytes} whose address is 4096-aligned, as O_DIRECT requires. */
     static java.nio.ByteBuffer alignedBuffer(int bytes) {
-        return java.nio.ByteBuffer.allocateDirect(bytes + BLOCK).alignedSlice(BLOCK).limit(bytes).slice();
+        return dev.strata.engine.util.HugePageBuffers.onOrdinaryPages(bytes); // BLOCK = 4096: a page
     }
 
     static boolean allZero(java.nio.ByteBuffer block) {

@@ -61,15 +61,11 @@ final class RecycledBuffers {
 
     /** A new slab of whole huge pages, cut into buffers: one is returned, the others kept (up to {@code retain}). */
     private ByteBuffer fromNewSlab() {
-        long pages = Math.max(1, ((long) size + HugePageBuffers.HUGE_PAGE - 1) / HugePageBuffers.HUGE_PAGE);
-        int slabBytes = (int) Math.min(Integer.MAX_VALUE & -CacheShard.PAGE, pages * HugePageBuffers.HUGE_PAGE);
-        ByteBuffer slab = HugePageBuffers.slab(slabBytes);
-        // Whole pages per buffer: each one starts page-aligned, as O_DIRECT needs.
-        int stride = (size + CacheShard.PAGE - 1) & -CacheShard.PAGE;
-        for (int off = stride; off + size <= slabBytes; off += stride) {
-            give(slab.slice(off, size));
+        ByteBuffer[] carved = HugePageBuffers.carve(size);
+        for (int i = 1; i < carved.length; i++) {
+            give(carved[i]);
         }
-        return slab.slice(0, size);
+        return carved[0];
     }
 
     void give(ByteBuffer b) {

@@ -2,7 +2,6 @@ package dev.strata.engine.util;
 
 import com.sun.nio.file.ExtendedOpenOption;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.OpenOption;
 import java.nio.file.Path;
@@ -28,7 +27,7 @@ public enum DirectIoMode {
         Path probe = dir.resolve(".direct-probe.tmp");
         try (FileChannel ch = FileChannel.open(probe, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.DELETE_ON_CLOSE, OPEN_OPTION)) {
-            ch.write(ByteBuffer.allocateDirect(2 * 4096).alignedSlice(4096).limit(4096), 0);
+            ch.write(HugePageBuffers.onOrdinaryPages(4096), 0);
             return true;
         } catch (IOException | UnsupportedOperationException e) {
             return false;

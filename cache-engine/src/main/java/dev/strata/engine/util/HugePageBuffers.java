@@ -131,6 +131,31 @@ public final class HugePageBuffers {
             }
             MAPPED.addAndGet(-length);
         }
+        return onOrdinaryPages(bytes);
+    }
+
+    /**
+     * Buffers of {@code size} bytes cut from one new {@link #slab} of whole huge pages (at least
+     * one), as many as fit: each starts on a 4 KiB page boundary, the first at the slab's start.
+     * Pools take one and keep the rest.
+     */
+    public static ByteBuffer[] carve(int size) {
+        if (size <= 0) {
+            throw new IllegalArgumentException("buffers of " + size + " bytes");
+        }
+        long pages = Math.max(1, ((long) size + HUGE_PAGE - 1) / HUGE_PAGE);
+        int slabBytes = (int) Math.min(Integer.MAX_VALUE & -PAGE, pages * HUGE_PAGE);
+        ByteBuffer slab = slab(slabBytes);
+        int stride = (size + PAGE - 1) & -PAGE; // whole pages per buffer, as O_DIRECT needs
+        ByteBuffer[] buffers = new ByteBuffer[(slabBytes - size) / stride + 1];
+        for (int i = 0; i < buffers.length; i++) {
+            buffers[i] = slab.slice(i * stride, size);
+        }
+        return buffers;
+    }
+
+    /** A direct buffer of {@code bytes} on ordinary pages, starting on a 4 KiB page boundary (as O_DIRECT needs). */
+    public static ByteBuffer onOrdinaryPages(int bytes) {
         return ByteBuffer.allocateDirect(bytes + PAGE).alignedSlice(PAGE).limit(bytes).slice();
     }
 

@@ -566,7 +566,7 @@ public final class ColdReadBench {
             // As the NBD server's buffer pool cuts them: from a slab of huge pages (or, to measure
             // what that brings, on ordinary pages: -Dstrata.bench.ordinaryReaderBuffers=true).
             buf = Boolean.getBoolean("strata.bench.ordinaryReaderBuffers")
-                    ? ByteBuffer.allocateDirect((1 << 20) + 4096).alignedSlice(4096).limit(1 << 20).slice()
+                    ? HugePageBuffers.onOrdinaryPages(1 << 20)
                     : HugePageBuffers.slab(HugePageBuffers.HUGE_PAGE).slice(0, 1 << 20);
         }
         try {

@@ -28,7 +28,7 @@ public final class HugePageIoBench {
         Path file = Path.of(args[0]);
         int mib = Integer.parseInt(args[1]);
         int rounds = Integer.parseInt(args[2]);
-        ByteBuffer ordinary = ByteBuffer.allocateDirect(BUFFERS * MIB + 4096).alignedSlice(4096);
+        ByteBuffer ordinary = HugePageBuffers.onOrdinaryPages(BUFFERS * MIB);
         ByteBuffer huge = HugePageBuffers.slab(BUFFERS * MIB);
         for (ByteBuffer b : new ByteBuffer[] {ordinary, huge}) {
             for (int i = 0; i < BUFFERS * MIB; i += 8) {

@@ -17,7 +17,6 @@ import java.util.concurrent.atomic.AtomicLong;
 final class BufferPool {
     private static final int MIN_SHIFT = 12;
     private static final int MAX_SHIFT = 25; // 32 MiB = NbdProtocol.MAX_BLOCK_SIZE
-    private static final int PAGE = 4096;
     /** Size classes from here up come from huge-page slabs; smaller ones are not worth pinning 2 MiB for. */
     private static final int SLAB_MIN = 64 << 10;
 
@@ -42,7 +41,7 @@ final class BufferPool {
         } else {
             // Page-aligned: the read cache reads hits straight into it with O_DIRECT (else through a bounce buffer).
             int size = 1 << (index + MIN_SHIFT);
-            b = size >= SLAB_MIN ? fromNewSlab(size) : ByteBuffer.allocateDirect(size + PAGE).alignedSlice(PAGE).limit(size).slice();
+            b = size >= SLAB_MIN ? fromNewSlab(size) : HugePageBuffers.onOrdinaryPages(size);
         }
         b.clear().limit(length);
         return b;
@@ -50,12 +49,11 @@ final class BufferPool {
 
     /** A new slab of at least one huge page, cut into buffers of {@code size} (a power of two): one is returned, the rest pooled. */
     private ByteBuffer fromNewSlab(int size) {
-        int slabBytes = Math.max(size, HugePageBuffers.HUGE_PAGE);
-        ByteBuffer slab = HugePageBuffers.slab(slabBytes);
-        for (int off = size; off < slabBytes; off += size) {
-            release(slab.slice(off, size));
+        ByteBuffer[] carved = HugePageBuffers.carve(size);
+        for (int i = 1; i < carved.length; i++) {
+            release(carved[i]);
         }
-        return slab.slice(0, size);
+        return carved[0];
     }
 
     void release(ByteBuffer b) {
