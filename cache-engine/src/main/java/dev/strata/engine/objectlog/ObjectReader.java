@@ -131,6 +131,14 @@ public final class ObjectReader {
      * readahead is fetching that object's header waits for that GET instead of making its own.
      */
     public ObjectHeader header(long seq, long epoch) throws IOException {
+        return header(seq, epoch, null);
+    }
+
+    /**
+     * {@link #header(long, long)}; if {@code leading} is not null and the header has to come from
+     * the bucket, its GET also reads the start of the object's data into {@code leading}.
+     */
+    private ObjectHeader header(long seq, long epoch, LeadingData leading) throws IOException {
         ObjectHeader known = knownHeader(seq, epoch);
         if (known != null) {
             return known;
@@ -143,13 +151,13 @@ public final class ObjectReader {
             if (h != null) {
                 return h;
             }
-            return fetchAndRemember(seq, epoch, key); // the other fetch failed: ours decides (and reports)
+            return fetchAndRemember(seq, epoch, key, null); // the other fetch failed: ours decides (and reports)
         }
         try {
             // A fetch that finished between our first look and our registration remembered the header before it left.
             ObjectHeader h = knownHeader(seq, epoch);
             if (h == null) {
-                h = fetchAndRemember(seq, epoch, key);
+                h = fetchAndRemember(seq, epoch, key, leading);
             }
             mine.complete(h);
             return h;
@@ -161,10 +169,18 @@ public final class ObjectReader {
         }
     }
 
-    private ObjectHeader fetchAndRemember(long seq, long epoch, String key) throws IOException {
+    private ObjectHeader fetchAndRemember(long seq, long epoch, String key, LeadingData leading) throws IOException {
         ObjectHeader h = keptHeader(seq, epoch, key);
         if (h == null) {
-            h = fetchHeader(store, key);
+            if (leading == null) {
+                h = fetchHeader(store, key);
+            } else {
+                ByteBuffer got = ByteBuffer.allocate(HEADER_PROBE + leading.dataBytesWanted);
+                h = fetchHeader(store, key, got);
+                if (got.limit() > h.headerBytes) {
+                    leading.bytes = got; // the header and, after it, the start of the data area
+                }
+            }
             if (h.objectSeq != seq || h.epoch != epoch) {
                 throw new CorruptDataException(key + ": header names object " + h.objectSeq + " epoch " + h.epoch);
             }
@@ -227,7 +243,16 @@ public final class ObjectReader {
 
     /** Reads an object's header with one ranged GET (two if it is longer than 64 KiB). */
     public static ObjectHeader fetchHeader(ObjectStore store, String key) throws IOException {
-        ByteBuffer probe = ByteBuffer.allocate(HEADER_PROBE);
+        return fetchHeader(store, key, ByteBuffer.allocate(HEADER_PROBE));
+    }
+
+    /**
+     * Reads an object's header with one ranged GET of {@code probe.remaining()} bytes from the
+     * object's start into {@code probe} (a second GET if the header is longer). On return
+     * {@code probe} holds what the first GET read, from 0 to its limit: bytes past the header are
+     * the start of the data area, unverified.
+     */
+    private static ObjectHeader fetchHeader(ObjectStore store, String key, ByteBuffer probe) throws IOException {
         int n = store.getRange(key, 0, probe);
         if (n < 0) {
             throw new CorruptDataException(key + ": empty object");
@@ -239,10 +264,11 @@ public final class ObjectReader {
         } catch (IOException e) {
             throw new CorruptDataException(e.getMessage());
         }
-        ByteBuffer whole = probe;
+        ByteBuffer whole = probe.duplicate();
         if (len > probe.limit()) {
             whole = ByteBuffer.allocate(len);
-            whole.put(probe);
+            whole.put(probe.duplicate());
+            probe.limit(0); // nothing of the data area came with it
             while (whole.hasRemaining()) {
                 int m = store.getRange(key, whole.position(), whole);
                 if (m <= 0) {
@@ -320,9 +346,11 @@ public final class ObjectReader {
             fetching.thenAccept(h -> prefetch(c, h, offset, length));
             return;
         }
+        LeadingData leading = LeadingData.forPrefetch(c, offset, length);
         Thread.ofVirtual().name("read-cache-readahead-header").start(() -> {
             try {
-                prefetch(c, header(seq, epoch), offset, length);
+                ObjectHeader h = header(seq, epoch, leading);
+                prefetch(c, h, offset, length, leading == null ? null : leading.bytes);
             } catch (IOException | RuntimeException e) {
                 LOG.log(System.Logger.Level.DEBUG, "readahead of " + keys.object(seq, epoch) + " failed: " + e);
             }
@@ -330,19 +358,73 @@ public final class ObjectReader {
     }
 
     private void prefetch(ReadCache c, ObjectHeader h, long offset, long length) {
+        prefetch(c, h, offset, length, null);
+    }
+
+    /** {@code got}: the header GET's bytes when they went on into the data area (else null), served instead of a GET. */
+    private void prefetch(ReadCache c, ObjectHeader h, long offset, long length, ByteBuffer got) {
         long end = Math.min(h.dataBytes, offset + length);
-        if (offset < end) {
-            c.prefetch(cachedObject(h), offset, end - offset, (obj, first, count, buf) -> fetchBlocks(h, first, count, buf));
+        if (offset >= end) {
+            return;
         }
+        c.prefetch(cachedObject(h), offset, end - offset, (obj, first, count, buf) -> {
+            if (got != null && copyFromHeaderGet(h, got, first, buf)) {
+                verifyBlocks(h, first, count, buf);
+                return false;
+            }
+            return fetchBlocks(h, first, count, buf);
+        });
+    }
+
+    /**
+     * What a readahead that reaches an object before its header asks of the header's GET: the data
+     * area from its start to the end of the first readahead run, so that run needs no GET of its
+     * own (docs/read-cache.md, "The first run rides with the header"). Only for a prefetch that
+     * starts in the first half of a run: past that, more bytes the reader did not ask for would
+     * ride along than a request costs. Its {@link #bytes} are set by the fetch, if it GETs.
+     */
+    private static final class LeadingData {
+        final int dataBytesWanted;
+        /** The header GET's bytes (header, then data), from 0 to the limit; null if none was made. Set and read by the readahead's header thread. */
+        ByteBuffer bytes;
+
+        private LeadingData(int dataBytesWanted) {
+            this.dataBytesWanted = dataBytesWanted;
+        }
+
+        static LeadingData forPrefetch(ReadCache c, long offset, long length) {
+            int block = c.config().blockSize();
+            int run = c.config().readaheadGetBlocks() * block;
+            long start = offset / block * block;
+            if (start > run / 2) {
+                return null;
+            }
+            long end = Math.min(start + run, (offset + length + block - 1) / block * block);
+            return new LeadingData((int) end);
+        }
+    }
+
+    /**
+     * Copies data blocks from {@code first} into {@code buf} (from 0 to its limit) out of a header
+     * GET that read on into the data area; false (nothing copied) if it did not read that far.
+     */
+    private static boolean copyFromHeaderGet(ObjectHeader h, ByteBuffer got, int first, ByteBuffer buf) {
+        long from = (long) first * ObjectHeader.DATA_BLOCK_SIZE;
+        if (h.headerBytes + from + buf.limit() > got.limit()) {
+            return false;
+        }
+        buf.clear();
+        buf.put(0, got, (int) (h.headerBytes + from), buf.limit());
+        buf.position(buf.limit());
+        return true;
     }
 
     /**
      * One ranged GET of data blocks {@code first..first+count-1} into {@code buf} (from 0 to its
      * limit), each verified against the header's CRC32C.
      */
-    private void fetchBlocks(ObjectHeader h, int first, int count, ByteBuffer buf) throws IOException {
-        int bs = ObjectHeader.DATA_BLOCK_SIZE;
-        long from = (long) first * bs;
+    private boolean fetchBlocks(ObjectHeader h, int first, int count, ByteBuffer buf) throws IOException {
+        long from = (long) first * ObjectHeader.DATA_BLOCK_SIZE;
         String key = keys.object(h.objectSeq, h.epoch);
         buf.clear();
         while (buf.hasRemaining()) {
@@ -351,6 +433,15 @@ public final class ObjectReader {
                 throw new CorruptDataException(key + ": object truncated at data offset " + (from + buf.position()));
             }
         }
+        verifyBlocks(h, first, count, buf);
+        return true;
+    }
+
+    /** Checks data blocks {@code first..first+count-1}, in {@code buf} from 0 to its limit, against the header's CRC32C. */
+    private void verifyBlocks(ObjectHeader h, int first, int count, ByteBuffer buf) throws CorruptDataException {
+        int bs = ObjectHeader.DATA_BLOCK_SIZE;
+        long from = (long) first * bs;
+        String key = keys.object(h.objectSeq, h.epoch);
         for (int b = first; b < first + count; b++) {
             int start = (int) ((long) b * bs - from);
             int end = (int) Math.min(buf.limit(), start + (long) bs);

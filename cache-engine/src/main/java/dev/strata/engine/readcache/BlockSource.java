@@ -11,6 +11,10 @@ public interface BlockSource {
      * {@code first..first+count-1} of the object's data area in ONE ranged GET, and verifies each
      * block against {@code object.blockCrcs()}: a mismatch is an exception naming the object and
      * block, never data.
+     *
+     * @return true if it made that GET; false if the bytes had already come from the bucket with
+     *     another request (the start of an object's data rides with its header GET: docs/read-cache.md,
+     *     "The first run rides with the header"), so the cache counts only requests that were made
      */
-    void fetch(CachedObject object, int first, int count, ByteBuffer dst) throws IOException;
+    boolean fetch(CachedObject object, int first, int count, ByteBuffer dst) throws IOException;
 }

@@ -620,13 +620,16 @@ public final class ReadCache implements AutoCloseable {
         SharedRun run = size > gets.size() / 4 && size <= gets.size() ? new SharedRun(gets.take(), gets)
                 : new SharedRun(ByteBuffer.allocate(size), null);
         ByteBuffer bytes = run.bytes().clear().slice(0, size);
+        boolean got;
         try {
-            source.fetch(obj, block, count, bytes);
+            got = source.fetch(obj, block, count, bytes);
         } catch (IOException | RuntimeException | Error e) {
             run.release(); // nobody else has seen it
             throw e;
         }
-        stats.bucketGets.increment();
+        if (got) {
+            stats.bucketGets.increment();
+        }
         stats.bucketBytes.add(size);
         @SuppressWarnings("unchecked")
         CompletableFuture<SharedRun.Block>[] led = new CompletableFuture[count];

@@ -105,13 +105,15 @@ public final class ColdReadBench {
                     }
                 }
             }
-            TimedStore raw = new TimedStore(new S3ObjectStore(s3.config("bench").build()), latencyMs);
+            ObjectStore s3Store = new S3ObjectStore(s3.config("bench").build());
+            ObjectStore source = MEMORY_STORE ? new MemoryStore(s3Store) : s3Store;
+            TimedStore raw = new TimedStore(source, latencyMs);
             List<ObjectInfo> objects = raw.list("volumes/v/objects/");
 
             // The reading node's S3 client lives across rounds, as a node's does across volumes: a fresh
             // client per round would charge its set-up and warm-up (connection pool, per-client caches)
             // to the cold read and not to the ceiling, which reuses its client.
-            TimedStore readerStore = new TimedStore(new S3ObjectStore(s3.config("bench").build()), latencyMs);
+            TimedStore readerStore = new TimedStore(MEMORY_STORE ? keptOpen(source) : new S3ObjectStore(s3.config("bench").build()), latencyMs);
             Path node = null;
             for (int round = 1 - warmup; round <= rounds; round++) {
                 if (node != null) {
@@ -279,6 +281,48 @@ public final class ColdReadBench {
                 Thread.currentThread().interrupt();
                 throw new InterruptedIOException("interrupted in the simulated store latency");
             }
+        }
+    }
+
+    /**
+     * {@code -Dstrata.bench.memoryStore=true}: the cold read, the ceilings and the floor GET from
+     * copies of the objects held in memory instead of from S3Proxy, so that the engine's own CPU per
+     * MiB is not hidden under the S3 client's and server's (a probe of the engine's path, not the
+     * acceptance figure).
+     */
+    private static final boolean MEMORY_STORE = Boolean.getBoolean("strata.bench.memoryStore");
+
+    /** Serves GETs from in-memory copies of the objects, loaded on first use; everything else from the store. */
+    private static final class MemoryStore extends ForwardingObjectStore {
+        private final java.util.concurrent.ConcurrentHashMap<String, byte[]> objects = new java.util.concurrent.ConcurrentHashMap<>();
+
+        MemoryStore(ObjectStore store) {
+            super(store);
+        }
+
+        private byte[] bytes(String key) throws IOException {
+            byte[] b = objects.get(key);
+            if (b == null) {
+                b = delegate.get(key);
+                objects.put(key, b);
+            }
+            return b;
+        }
+
+        @Override
+        public byte[] get(String key) throws IOException {
+            return bytes(key).clone();
+        }
+
+        @Override
+        public int getRange(String key, long offset, ByteBuffer dst) throws IOException {
+            byte[] b = bytes(key);
+            if (offset >= b.length) {
+                return -1;
+            }
+            int n = (int) Math.min(dst.remaining(), b.length - offset);
+            dst.put(b, (int) offset, n);
+            return n;
         }
     }
 

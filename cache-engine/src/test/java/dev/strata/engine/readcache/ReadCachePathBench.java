@@ -52,6 +52,7 @@ public final class ReadCachePathBench {
                     throw new IOException("crc");
                 }
             }
+            return true;
         };
         ByteBuffer dst = ByteBuffer.allocateDirect(1 << 20);
         for (int round = 0; round <= rounds; round++) {

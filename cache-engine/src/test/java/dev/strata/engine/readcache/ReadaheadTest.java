@@ -225,6 +225,7 @@ class ReadaheadTest {
             }
             dst.clear();
             dst.put(data, first * BLOCK, dst.remaining());
+            return true;
         };
         try (ReadCache cache = ReadCache.open(config(dir))) {
             ByteBuffer dst = ByteBuffer.allocate(2 * BLOCK);
@@ -284,6 +285,7 @@ class ReadaheadTest {
             }
             dst.clear();
             dst.put(data, first * BLOCK, dst.remaining());
+            return true;
         };
         try (ReadCache cache = ReadCache.open(config(dir).withReadahead(0, 1))) {
             AtomicReference<Throwable> leaderFailure = new AtomicReference<>();
