@@ -56,6 +56,11 @@ public final class HugePageBuffers {
     public static final long LIMIT_BYTES = Long.getLong(LIMIT_PROPERTY, Math.max(256L << 20, Runtime.getRuntime().maxMemory() / 4));
     /** Bytes of slabs mapped now (including the huge page of slack each one maps). */
     private static final AtomicLong MAPPED = new AtomicLong();
+    /** Slabs allocated on ordinary pages because the limit was reached (not because huge pages are unavailable). */
+    private static final AtomicLong PAST_LIMIT = new AtomicLong();
+    private static final long REPORT_EVERY_NANOS = 60_000_000_000L;
+    /** When the limit was last reported (System.nanoTime), so that a process at its limit logs once a minute, not per slab. */
+    private static final AtomicLong LAST_REPORT = new AtomicLong(System.nanoTime() - REPORT_EVERY_NANOS);
 
     private static final MethodHandle MMAP;
     private static final MethodHandle MUNMAP;
@@ -123,16 +128,36 @@ public final class HugePageBuffers {
         if (MMAP != null) {
             // Over-map by one huge page so that a 2 MiB-aligned start fits; the whole mapping is unmapped at the end.
             long length = (long) bytes + HUGE_PAGE;
-            if (MAPPED.addAndGet(length) <= limitBytes) {
+            long mapped = MAPPED.addAndGet(length);
+            if (mapped <= limitBytes) {
                 ByteBuffer b = mapped(bytes, length);
                 if (b != null) {
                     return b;
                 }
+            } else {
+                pastLimit(mapped - length, limitBytes);
             }
             MAPPED.addAndGet(-length);
         }
         return onOrdinaryPages(bytes);
     }
+
+    /**
+     * Counts a slab refused for the limit, and says so at most once a minute: the buffers cut from it
+     * lose the speed-up (docs/read-cache.md, "I/O buffers on huge pages") and nothing else would tell.
+     */
+    private static void pastLimit(long mapped, long limitBytes) {
+        long n = PAST_LIMIT.incrementAndGet();
+        long now = System.nanoTime();
+        long last = LAST_REPORT.get();
+        if (now - last >= REPORT_EVERY_NANOS && LAST_REPORT.compareAndSet(last, now)) {
+            LOG.log(System.Logger.Level.WARNING, "I/O buffer slabs on huge pages reached their limit ({0} of {1} bytes mapped; {2} slabs "
+                    + "on ordinary pages so far): new buffers are ordinary pages until mapped slabs are collected; "
+                    + "-D{3} or a larger heap raises the limit", mapped, limitBytes, n, LIMIT_PROPERTY);
+        }
+    }
+
+
 
     /**
      * Buffers of {@code size} bytes cut from one new {@link #slab} of whole huge pages (at least
@@ -162,6 +187,11 @@ public final class HugePageBuffers {
     /** Bytes of slabs mapped now (metrics, tests). */
     public static long mappedBytes() {
         return MAPPED.get();
+    }
+
+    /** Slabs allocated on ordinary pages because {@link #LIMIT_BYTES} was reached, since the process started (metrics, tests). */
+    public static long slabsPastLimit() {
+        return PAST_LIMIT.get();
     }
 
     private static ByteBuffer mapped(int bytes, long length) {

@@ -66,7 +66,9 @@ class HugePageBuffersTest {
         Assumptions.assumeTrue("madvise".equals(thpMode()) && HugePageBuffers.available(),
                 "needs transparent huge pages in madvise mode, where only advised mappings are eligible");
         long before = HugePageBuffers.mappedBytes();
+        long pastLimit = HugePageBuffers.slabsPastLimit();
         ByteBuffer ordinary = HugePageBuffers.slab(HugePageBuffers.HUGE_PAGE, 0);
+        assertEquals(pastLimit + 1, HugePageBuffers.slabsPastLimit(), "counted, for the control socket's status");
         assertTrue(ordinary.isDirect());
         assertEquals(HugePageBuffers.HUGE_PAGE, ordinary.capacity());
         assertEquals(0, MemorySegment.ofBuffer(ordinary).address() % 4096);
@@ -75,6 +77,7 @@ class HugePageBuffersTest {
         assertTrue(vma.stream().anyMatch(l -> l.matches("THPeligible:\\s+0")), "not an advised mapping: " + vma);
 
         ByteBuffer mapped = HugePageBuffers.slab(HugePageBuffers.HUGE_PAGE, Long.MAX_VALUE);
+        assertEquals(pastLimit + 1, HugePageBuffers.slabsPastLimit(), "a slab within the limit is not counted");
         assertTrue(HugePageBuffers.mappedBytes() >= 2L * HugePageBuffers.HUGE_PAGE, "a mapped slab (and its slack) is counted");
         assertTrue(mappingOf(MemorySegment.ofBuffer(mapped).address()).stream().anyMatch(l -> l.matches("THPeligible:\\s+1")));
     }

@@ -162,7 +162,7 @@ public final class VolumeControl implements ControlServer.Handler {
                         + " " + cache.stats());
         // The process's O_DIRECT buffers (docs/read-cache.md, "I/O buffers on huge pages"): past the limit they are ordinary pages.
         f.put("io-buffers", (HugePageBuffers.available() ? "huge-pages" : "ordinary-pages") + " mapped-bytes=" + HugePageBuffers.mappedBytes()
-                + " limit-bytes=" + HugePageBuffers.LIMIT_BYTES);
+                + " limit-bytes=" + HugePageBuffers.LIMIT_BYTES + " slabs-past-limit=" + HugePageBuffers.slabsPastLimit());
         // Garbage collection (docs/gc.md): its counters, and what a pass would do now.
         f.put("gc", volume.gcStats());
         VictimSelector.Selection gc = volume.gcEstimate();

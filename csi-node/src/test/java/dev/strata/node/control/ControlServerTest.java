@@ -190,7 +190,7 @@ class ControlServerTest {
         assertTrue(s.containsKey("gc") && s.containsKey("gc-bytes-freed"), s.toString());
         assertTrue(s.get("read-cache").startsWith("size=") && s.get("read-cache").contains(" fullHit=")
                 && s.get("read-cache").contains(" bucketGets="), "the node's read cache counters: " + s.get("read-cache"));
-        assertTrue(s.get("io-buffers").matches("(huge|ordinary)-pages mapped-bytes=\\d+ limit-bytes=\\d+"), "io-buffers: " + s.get("io-buffers"));
+        assertTrue(s.get("io-buffers").matches("(huge|ordinary)-pages mapped-bytes=\\d+ limit-bytes=\\d+ slabs-past-limit=\\d+"), "io-buffers: " + s.get("io-buffers"));
         assertEquals(ControlProtocol.E_WRONG_VOLUME, error(ControlProtocol.STATUS, "other").code());
         String id = volume.superblock().volumeId();
         assertEquals(id, s.get("volume-id"));
