@@ -250,8 +250,22 @@ public final class Batch {
 
     /** The whole object, header then data, in a new heap buffer ready to PUT. */
     public ByteBuffer encodeObject() {
+        return encodeObject(ByteBuffer.allocate(encodedBytes()));
+    }
+
+    /** Bytes of the whole object, header then data (seals the batch). */
+    public int encodedBytes() {
         ObjectHeader h = seal();
-        ByteBuffer out = ByteBuffer.allocate(h.headerBytes + (int) h.dataBytes);
+        return h.headerBytes + (int) h.dataBytes;
+    }
+
+    /**
+     * The whole object, header then data, written into {@code out} from 0 (which must hold
+     * {@link #encodedBytes()}); returns {@code out} flipped, ready to PUT.
+     */
+    public ByteBuffer encodeObject(ByteBuffer out) {
+        ObjectHeader h = seal();
+        out.clear();
         h.encode(out);
         out.put(data.duplicate().flip());
         return out.flip();

@@ -4,6 +4,7 @@ import dev.strata.engine.store.ObjectStore;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.TreeMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.LongAdder;
@@ -14,6 +15,11 @@ import java.util.concurrent.atomic.LongAdder;
  * until then). Completions are reported to the {@link Listener} strictly in object sequence
  * order, only once every earlier object is in the bucket too: that contiguous prefix is what a
  * new node would replay, so it is what may release journal space.
+ *
+ * <p>Each upload encodes its object (header, then data) into a direct buffer it takes from
+ * {@link #encodeBuffers} and gives back when its PUT has returned: at most {@code maxInFlight}
+ * are in use, so as many are kept. A new heap array per object (8 MiB by default) was two thirds
+ * of everything `strata serve` allocated under sequential writes (docs/benchmarks.md).
  *
  * <p>State guarded by {@code this}: {@link #done}, {@link #nextToReport}, {@link #stopped}.
  */
@@ -28,6 +34,9 @@ public final class ObjectUploader {
     private final ObjectStore store;
     private final VolumeKeys keys;
     private final Semaphore inFlight;
+    /** Idle encode buffers (taken by one upload at a time, while it holds an {@link #inFlight} permit). */
+    private final ConcurrentLinkedQueue<ByteBuffer> encodeBuffers = new ConcurrentLinkedQueue<>();
+    private final java.util.concurrent.atomic.AtomicInteger largestObject = new java.util.concurrent.atomic.AtomicInteger();
     private final Listener listener;
     private final TreeMap<Long, Batch> done = new TreeMap<>();
     private long nextToReport;
@@ -60,8 +69,12 @@ public final class ObjectUploader {
         } catch (InterruptedException e) {
             return;
         }
+        ByteBuffer encodeBuffer = null;
+        int objectBytes;
         try {
-            object = batch.encodeObject();
+            encodeBuffer = encodeBuffer(batch.encodedBytes());
+            object = batch.encodeObject(encodeBuffer);
+            objectBytes = object.remaining();
             while (true) {
                 synchronized (this) {
                     if (stopped) {
@@ -91,11 +104,28 @@ public final class ObjectUploader {
         } catch (InterruptedException e) {
             return;
         } finally {
+            if (encodeBuffer != null) {
+                encodeBuffers.offer(encodeBuffer); // the PUT has returned: nothing reads it any more
+            }
             inFlight.release();
         }
         objectsUploaded.increment();
-        bytesUploaded.add(object.remaining());
+        bytesUploaded.add(objectBytes);
         complete(batch);
+    }
+
+    /**
+     * An idle encode buffer that holds {@code bytes}, or a new one as large as the largest object
+     * so far and a sixteenth (for the next object's header). A buffer too small is dropped (its
+     * memory goes with it): objects of one volume are about one size, so that is rare.
+     */
+    private ByteBuffer encodeBuffer(int bytes) {
+        ByteBuffer b = encodeBuffers.poll();
+        if (b != null && b.capacity() >= bytes) {
+            return b;
+        }
+        int size = largestObject.accumulateAndGet(bytes, Math::max);
+        return ByteBuffer.allocateDirect(size + (size >> 4));
     }
 
     /** A conditional create found the key taken: fine if it holds exactly our object (an earlier attempt's response was lost). */
