@@ -15,6 +15,7 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Reads data out of uploaded objects with ranged GETs of whole 64 KiB data blocks, each checked
@@ -27,6 +28,7 @@ import java.util.concurrent.ExecutionException;
 public final class ObjectReader {
     private static final System.Logger LOG = System.getLogger(ObjectReader.class.getName());
     private static final int HEADER_PROBE = 64 * 1024;
+    private static final int LEADING_BUFFERS_KEPT = 4;
 
     private final ObjectStore store;
     private final VolumeKeys keys;
@@ -34,6 +36,9 @@ public final class ObjectReader {
     private final Map<Long, ObjectHeader> headers;
     /** Header GETs in flight, by object key: joined by other callers for the same object (single flight). */
     private final ConcurrentHashMap<String, CompletableFuture<ObjectHeader>> headerFetches = new ConcurrentHashMap<>();
+    /** Idle buffers for header GETs that read on into the data area; taken by one fetch, then one run, at a time. Counted by {@link #leadingBuffersKept}. */
+    private final java.util.concurrent.ConcurrentLinkedQueue<ByteBuffer> leadingBuffers = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final java.util.concurrent.atomic.AtomicInteger leadingBuffersKept = new java.util.concurrent.atomic.AtomicInteger();
     /** Set once before reads start (or never); the volume id halves name this volume's blocks in the cache. */
     private volatile ReadCache cache;
     private volatile long cacheVolumeHigh;
@@ -175,10 +180,17 @@ public final class ObjectReader {
             if (leading == null) {
                 h = fetchHeader(store, key);
             } else {
-                ByteBuffer got = ByteBuffer.allocate(HEADER_PROBE + leading.dataBytesWanted);
-                h = fetchHeader(store, key, got);
+                ByteBuffer got = takeLeadingBuffer(HEADER_PROBE + leading.dataBytesWanted);
+                try {
+                    h = fetchHeader(store, key, got);
+                } catch (IOException | RuntimeException e) {
+                    recycleLeadingBuffer(got);
+                    throw e;
+                }
                 if (got.limit() > h.headerBytes) {
                     leading.bytes = got; // the header and, after it, the start of the data area
+                } else {
+                    recycleLeadingBuffer(got);
                 }
             }
             if (h.objectSeq != seq || h.epoch != epoch) {
@@ -361,19 +373,58 @@ public final class ObjectReader {
         prefetch(c, h, offset, length, null);
     }
 
-    /** {@code got}: the header GET's bytes when they went on into the data area (else null), served instead of a GET. */
+    /**
+     * {@code got}: the header GET's bytes when they went on into the data area (else null). The
+     * first run that fits in them takes them (copies its blocks out instead of a GET) and recycles
+     * the buffer; a run that does not fit never touches it, so a recycled buffer is never read. If
+     * no run takes it (its blocks were cached or claimed meanwhile), the garbage collector does.
+     */
     private void prefetch(ReadCache c, ObjectHeader h, long offset, long length, ByteBuffer got) {
         long end = Math.min(h.dataBytes, offset + length);
         if (offset >= end) {
+            if (got != null) {
+                recycleLeadingBuffer(got);
+            }
             return;
         }
+        int gotLimit = got == null ? 0 : got.limit();
+        AtomicReference<ByteBuffer> untaken = new AtomicReference<>(got);
         c.prefetch(cachedObject(h), offset, end - offset, (obj, first, count, buf) -> {
-            if (got != null && copyFromHeaderGet(h, got, first, buf)) {
+            ByteBuffer g;
+            if (fitsInHeaderGet(h, gotLimit, first, buf) && (g = untaken.getAndSet(null)) != null) {
+                buf.clear();
+                buf.put(0, g, (int) (h.headerBytes + (long) first * ObjectHeader.DATA_BLOCK_SIZE), buf.limit());
+                buf.position(buf.limit());
+                recycleLeadingBuffer(g);
                 verifyBlocks(h, first, count, buf);
                 return false;
             }
             return fetchBlocks(h, first, count, buf);
         });
+    }
+
+    /**
+     * Buffers for header GETs that read on into the data area, reused (at most
+     * {@value #LEADING_BUFFERS_KEPT} kept): heap arrays, which the S3 client reads a response
+     * straight into (a direct buffer would take a copy through its staging array).
+     */
+    private ByteBuffer takeLeadingBuffer(int bytes) {
+        ByteBuffer b = leadingBuffers.poll();
+        if (b != null) {
+            leadingBuffersKept.decrementAndGet();
+        }
+        if (b == null || b.capacity() < bytes) {
+            b = ByteBuffer.allocate(bytes);
+        }
+        return b.clear().limit(bytes);
+    }
+
+    private void recycleLeadingBuffer(ByteBuffer b) {
+        if (leadingBuffersKept.incrementAndGet() <= LEADING_BUFFERS_KEPT) {
+            leadingBuffers.offer(b);
+        } else {
+            leadingBuffersKept.decrementAndGet();
+        }
     }
 
     /**
@@ -404,19 +455,9 @@ public final class ObjectReader {
         }
     }
 
-    /**
-     * Copies data blocks from {@code first} into {@code buf} (from 0 to its limit) out of a header
-     * GET that read on into the data area; false (nothing copied) if it did not read that far.
-     */
-    private static boolean copyFromHeaderGet(ObjectHeader h, ByteBuffer got, int first, ByteBuffer buf) {
-        long from = (long) first * ObjectHeader.DATA_BLOCK_SIZE;
-        if (h.headerBytes + from + buf.limit() > got.limit()) {
-            return false;
-        }
-        buf.clear();
-        buf.put(0, got, (int) (h.headerBytes + from), buf.limit());
-        buf.position(buf.limit());
-        return true;
+    /** Whether data blocks from {@code first}, {@code buf.limit()} bytes, lie within a header GET's first {@code gotLimit} bytes. */
+    private static boolean fitsInHeaderGet(ObjectHeader h, int gotLimit, int first, ByteBuffer buf) {
+        return h.headerBytes + (long) first * ObjectHeader.DATA_BLOCK_SIZE + buf.limit() <= gotLimit;
     }
 
     /**

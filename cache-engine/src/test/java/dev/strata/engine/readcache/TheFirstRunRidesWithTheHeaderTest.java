@@ -17,6 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
  * the header"): one request per object fewer than a header GET followed by a data GET, and the
  * first run's bytes after one round trip instead of two. The bytes that came with the header are
  * checked against the header's CRC32C like any GET's, so a damaged block is never cached or read.
+ * The GET's buffer is reused from object to object, and no object's bytes reach another's blocks.
  */
 class TheFirstRunRidesWithTheHeaderTest {
     private static final int BLOCK = CacheFixture.BLOCK;
@@ -82,6 +83,40 @@ class TheFirstRunRidesWithTheHeaderTest {
             CorruptDataException e = assertThrows(CorruptDataException.class, () -> f.readAndCheck(1, 3L * BLOCK, 4096));
             assertTrue(e.getMessage().contains("data block 3"), e.getMessage());
             f.readAndCheck(1, 0, 3 * BLOCK); // the blocks before it are intact: fetched by the reader, correct
+        }
+    }
+
+    @Test
+    void theBuffersOfHeaderGetsThatCarryARunAreReusedAndNeverLeakIntoAnotherObject() throws Exception {
+        try (CacheFixture f = new CacheFixture(tmp)) {
+            int objects = 8;
+            for (int seq = 1; seq <= objects; seq++) {
+                f.writeObject(seq, 2 * RUN * BLOCK);
+            }
+            f.open(CacheFixture.config(f.cacheDir(), 4L * objects * RUN * BLOCK, 4, EvictionPolicy.Kind.TINY_LFU));
+            java.util.Set<byte[]> buffers = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+            dev.strata.engine.store.ForwardingObjectStore recording = new dev.strata.engine.store.ForwardingObjectStore(f.store) {
+                @Override
+                public int getRange(String key, long offset, ByteBuffer dst) throws java.io.IOException {
+                    if (offset == 0 && dst.remaining() > 64 * 1024 && dst.hasArray()) {
+                        synchronized (buffers) {
+                            buffers.add(dst.array());
+                        }
+                    }
+                    return super.getRange(key, offset, dst);
+                }
+            };
+            dev.strata.engine.objectlog.ObjectReader readahead = new dev.strata.engine.objectlog.ObjectReader(recording, f.keys, 64);
+            readahead.useCache(f.cache, CacheFixture.VOLUME_ID);
+            for (int seq = 1; seq <= objects; seq++) { // one object after another, as a sequential reader's window moves
+                readahead.prefetch(seq, CacheFixture.EPOCH, 0, 2L * RUN * BLOCK);
+                awaitCached(f, seq * 2 * RUN);
+            }
+            assertEquals(1, buffers.size(), "one buffer served the header GETs of " + objects + " objects in turn");
+            for (int seq = 1; seq <= objects; seq++) {
+                f.readAndCheck(seq, 0, 2 * RUN * BLOCK); // every object's own bytes, from the cache
+            }
+            assertEquals(2L * objects, f.dataGets(), "two requests per object, and the reads were cache hits: " + f.cache.stats());
         }
     }
 
