@@ -157,8 +157,6 @@ public final class HugePageBuffers {
         }
     }
 
-
-
     /**
      * Buffers of {@code size} bytes cut from one new {@link #slab} of whole huge pages (at least
      * one), as many as fit: each starts on a 4 KiB page boundary, the first at the slab's start.
