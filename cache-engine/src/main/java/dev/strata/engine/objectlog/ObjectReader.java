@@ -28,6 +28,7 @@ import java.util.concurrent.atomic.AtomicReference;
 public final class ObjectReader {
     private static final System.Logger LOG = System.getLogger(ObjectReader.class.getName());
     private static final int HEADER_PROBE = 64 * 1024;
+    /** Idle buffers kept for header GETs that read on into the data area. */
     private static final int LEADING_BUFFERS_KEPT = 4;
 
     private final ObjectStore store;
@@ -36,9 +37,11 @@ public final class ObjectReader {
     private final Map<Long, ObjectHeader> headers;
     /** Header GETs in flight, by object key: joined by other callers for the same object (single flight). */
     private final ConcurrentHashMap<String, CompletableFuture<ObjectHeader>> headerFetches = new ConcurrentHashMap<>();
-    /** Idle buffers for header GETs that read on into the data area; taken by one fetch, then one run, at a time. Counted by {@link #leadingBuffersKept}. */
-    private final java.util.concurrent.ConcurrentLinkedQueue<ByteBuffer> leadingBuffers = new java.util.concurrent.ConcurrentLinkedQueue<>();
-    private final java.util.concurrent.atomic.AtomicInteger leadingBuffersKept = new java.util.concurrent.atomic.AtomicInteger();
+    /**
+     * Buffers for header GETs that read on into the data area (set with the cache, whose readahead
+     * run they hold); each taken by one fetch, then one run, at a time.
+     */
+    private volatile BufferPool leadingBuffers;
     /** Set once before reads start (or never); the volume id halves name this volume's blocks in the cache. */
     private volatile ReadCache cache;
     private volatile long cacheVolumeHigh;
@@ -69,7 +72,8 @@ public final class ObjectReader {
         }
         this.cacheVolumeHigh = id.getMostSignificantBits();
         this.cacheVolumeLow = id.getLeastSignificantBits();
-        this.cache = cache;
+        this.leadingBuffers = BufferPool.ofHeap(HEADER_PROBE + LeadingData.mostDataBytes(cache), LEADING_BUFFERS_KEPT);
+        this.cache = cache; // after leadingBuffers: whoever sees the cache sees its buffers
     }
 
     /**
@@ -180,17 +184,17 @@ public final class ObjectReader {
             if (leading == null) {
                 h = fetchHeader(store, key);
             } else {
-                ByteBuffer got = takeLeadingBuffer(HEADER_PROBE + leading.dataBytesWanted);
+                ByteBuffer got = leadingBuffers.take().limit(HEADER_PROBE + leading.dataBytesWanted);
                 try {
                     h = fetchHeader(store, key, got);
                 } catch (IOException | RuntimeException e) {
-                    recycleLeadingBuffer(got);
+                    leadingBuffers.give(got);
                     throw e;
                 }
                 if (got.limit() > h.headerBytes) {
                     leading.bytes = got; // the header and, after it, the start of the data area
                 } else {
-                    recycleLeadingBuffer(got);
+                    leadingBuffers.give(got);
                 }
             }
             if (h.objectSeq != seq || h.epoch != epoch) {
@@ -383,7 +387,7 @@ public final class ObjectReader {
         long end = Math.min(h.dataBytes, offset + length);
         if (offset >= end) {
             if (got != null) {
-                recycleLeadingBuffer(got);
+                leadingBuffers.give(got);
             }
             return;
         }
@@ -395,36 +399,12 @@ public final class ObjectReader {
                 buf.clear();
                 buf.put(0, g, (int) (h.headerBytes + (long) first * ObjectHeader.DATA_BLOCK_SIZE), buf.limit());
                 buf.position(buf.limit());
-                recycleLeadingBuffer(g);
+                leadingBuffers.give(g);
                 verifyBlocks(h, first, count, buf);
                 return false;
             }
             return fetchBlocks(h, first, count, buf);
         });
-    }
-
-    /**
-     * Buffers for header GETs that read on into the data area, reused (at most
-     * {@value #LEADING_BUFFERS_KEPT} kept): heap arrays, which the S3 client reads a response
-     * straight into (a direct buffer would take a copy through its staging array).
-     */
-    private ByteBuffer takeLeadingBuffer(int bytes) {
-        ByteBuffer b = leadingBuffers.poll();
-        if (b != null) {
-            leadingBuffersKept.decrementAndGet();
-        }
-        if (b == null || b.capacity() < bytes) {
-            b = ByteBuffer.allocate(bytes);
-        }
-        return b.clear().limit(bytes);
-    }
-
-    private void recycleLeadingBuffer(ByteBuffer b) {
-        if (leadingBuffersKept.incrementAndGet() <= LEADING_BUFFERS_KEPT) {
-            leadingBuffers.offer(b);
-        } else {
-            leadingBuffersKept.decrementAndGet();
-        }
     }
 
     /**
@@ -450,8 +430,15 @@ public final class ObjectReader {
             if (start > run / 2) {
                 return null;
             }
+            // At most mostDataBytes(c): start ≤ run / 2.
             long end = Math.min(start + run, (offset + length + block - 1) / block * block);
             return new LeadingData((int) end);
+        }
+
+        /** The most data bytes {@link #forPrefetch} asks a header GET for: a run, from at most half a run in. */
+        static int mostDataBytes(ReadCache c) {
+            int run = c.config().readaheadGetBlocks() * c.config().blockSize();
+            return run + run / 2;
         }
     }
 

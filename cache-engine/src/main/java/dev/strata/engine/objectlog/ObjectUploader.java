@@ -7,6 +7,7 @@ import java.util.TreeMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -36,7 +37,7 @@ public final class ObjectUploader {
     private final Semaphore inFlight;
     /** Idle encode buffers (taken by one upload at a time, while it holds an {@link #inFlight} permit). */
     private final ConcurrentLinkedQueue<ByteBuffer> encodeBuffers = new ConcurrentLinkedQueue<>();
-    private final java.util.concurrent.atomic.AtomicInteger largestObject = new java.util.concurrent.atomic.AtomicInteger();
+    private final AtomicInteger largestObject = new AtomicInteger();
     private final Listener listener;
     private final TreeMap<Long, Batch> done = new TreeMap<>();
     private long nextToReport;
