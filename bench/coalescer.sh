@@ -11,8 +11,7 @@ REPS="${1:-5}"; WRITES="${2:-4096}"; CLUSTER="${3:-65536}"; WORK="${4:-$ROOT/ben
 . "$ROOT/bench/lib.sh"
 find_java
 build_engine_test_classpath
-out="$ROOT/bench/results/coalescer-$(date +%Y%m%d-%H%M%S).txt"
-mkdir -p "$(dirname "$out")"; : > "$out"
+results_file coalescer
 for i in $(seq 1 "$REPS"); do
   rm -rf "$WORK"; mkdir -p "$WORK"
   "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Xmx1g -cp "$CP" dev.strata.engine.bench.CoalescerBench \

@@ -12,8 +12,7 @@ REPS="${1:-5}"; MIB="${2:-512}"; WORK="${3:-$ROOT/bench/results/work}"
 find_java
 build_engine_test_classpath
 mkdir -p "$WORK"
-out="$ROOT/bench/results/engine-write-$(date +%Y%m%d-%H%M%S).txt"
-: > "$out"
+results_file engine-write
 for i in $(seq 1 "$REPS"); do
   rm -rf "$WORK"/*
   fio --name=seq --directory="$WORK" --rw=write --bs=1M --size=${MIB}M --direct=1 --ioengine=libaio --iodepth=8 \

@@ -15,8 +15,8 @@ shift $(( $# < 3 ? $# : 3 ))
 . "$ROOT/bench/lib.sh"
 find_java
 build_engine_test_classpath
-mkdir -p "$WORK" "$ROOT/bench/results"
-out="$ROOT/bench/results/gc-$(date +%Y%m%d-%H%M%S).txt"
+mkdir -p "$WORK"
+results_file gc
 echo "# bench/gc.sh seeds='$SEEDS' fills='$FILLS' options: $*" | tee "$out"
 for fill in $FILLS; do
   part="$out.fill$fill"

@@ -8,10 +8,9 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 ROUNDS="${1:-6}"; MIB="${2:-1024}"; WORK="${3:-$ROOT/bench/results/work}"
 . "$ROOT/bench/lib.sh"
 find_java
-(cd "$ROOT" && ./mvnw -q -B -o -pl cache-engine test-compile) >&2
-CP="$ROOT/cache-engine/target/classes:$ROOT/cache-engine/target/test-classes"
-mkdir -p "$WORK" "$ROOT/bench/results"
-out="$ROOT/bench/results/huge-pages-$(date +%Y%m%d-%H%M%S).txt"
+build_engine_classes
+mkdir -p "$WORK"
+results_file huge-pages
 { echo "# $(date -Is) $(uname -r) $(nproc) cpus, fs $(findmnt -n -o FSTYPE -T "$WORK") on $(findmnt -n -o SOURCE -T "$WORK")," \
        "load $(cut -d' ' -f1-3 /proc/loadavg)"; } | tee "$out"
 "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Xmx256m -cp "$CP" dev.strata.engine.bench.HugePageIoBench \

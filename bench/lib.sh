@@ -14,3 +14,15 @@ build_engine_test_classpath() {
   CP="$ROOT/cache-engine/target/classes:$ROOT/cache-engine/target/test-classes:$(cat "$ROOT/cache-engine/target/bench.cp")"
   export CP
 }
+# Sets CP to the engine's classes and test classes only (benchmarks with no dependencies), compiled offline.
+build_engine_classes() {
+  (cd "$ROOT" && ./mvnw -q -B -o -pl cache-engine test-compile) >&2
+  CP="$ROOT/cache-engine/target/classes:$ROOT/cache-engine/target/test-classes"
+  export CP
+}
+# results_file NAME: sets out to a new, empty bench/results/NAME-<date-time>.txt.
+results_file() {
+  mkdir -p "$ROOT/bench/results"
+  out="$ROOT/bench/results/$1-$(date +%Y%m%d-%H%M%S).txt"
+  : > "$out"
+}

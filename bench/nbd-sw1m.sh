@@ -26,9 +26,8 @@ DEFAULT_DIR="$ROOT/csi-node/target"
 if [ ! -f "$DEFAULT_DIR/csi-node-0.1.0-SNAPSHOT.jar" ]; then
   (cd "$ROOT" && ./mvnw -q -B -DskipTests -pl csi-node -am package) >&2
 fi
-mkdir -p "$WORK" "$ROOT/bench/results"
-out="$ROOT/bench/results/nbd-sw1m-$(date +%Y%m%d-%H%M%S).txt"
-: > "$out"
+mkdir -p "$WORK"
+results_file nbd-sw1m
 SERVER_PID=""
 cleanup() { [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null; wait 2>/dev/null; true; }
 trap cleanup EXIT

@@ -33,9 +33,8 @@ JAR="$ROOT/csi-node/target/csi-node-0.1.0-SNAPSHOT.jar"
 if [ ! -f "$JAR" ]; then
   (cd "$ROOT" && ./mvnw -q -B -DskipTests -pl csi-node -am install) >&2
 fi
-mkdir -p "$WORK" "$ROOT/bench/results"
-out="$ROOT/bench/results/nbd-$(date +%Y%m%d-%H%M%S).txt"
-: > "$out"
+mkdir -p "$WORK"
+results_file nbd
 SERVER_PID=""
 cleanup() { [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null; wait 2>/dev/null; true; }
 trap cleanup EXIT

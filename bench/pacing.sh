@@ -11,11 +11,9 @@ REPS="${1:-3}"; MIB="${2:-4096}"; WORK="${3:-$ROOT/bench/results/work}"
 . "$ROOT/bench/lib.sh"
 find_java
 # The benchmark needs only the engine's own classes (no dependencies).
-(cd "$ROOT" && ./mvnw -q -B -o -pl cache-engine test-compile) >&2
-CP="$ROOT/cache-engine/target/classes:$ROOT/cache-engine/target/test-classes"
-mkdir -p "$WORK" "$ROOT/bench/results"
-out="$ROOT/bench/results/pacing-$(date +%Y%m%d-%H%M%S).txt"
-: > "$out"
+build_engine_classes
+mkdir -p "$WORK"
+results_file pacing
 { echo "# $(date -Is) $(uname -r) $(nproc) cpus, $(awk '/MemTotal/ {print int($2/1024)}' /proc/meminfo) MiB RAM," \
        "vm.dirty_ratio=$(cat /proc/sys/vm/dirty_ratio) vm.dirty_background_ratio=$(cat /proc/sys/vm/dirty_background_ratio)," \
        "fs $(findmnt -n -o FSTYPE -T "$WORK"), $MIB MiB fill"; } | tee -a "$out"

@@ -12,8 +12,7 @@ find_java
 build_engine_test_classpath
 DEPS="$(cat "$ROOT/cache-engine/target/bench.cp")"
 WORK="$ROOT/bench/results/read-cache-compare-work"
-out="$ROOT/bench/results/read-cache-compare-$(date +%Y%m%d-%H%M%S).txt"
-mkdir -p "$(dirname "$out")"; : > "$out"
+results_file read-cache-compare
 for i in $(seq 1 "$REPS"); do
   for tree in base new; do
     root="$ROOT"; [ "$tree" = base ] && root="$BASE"

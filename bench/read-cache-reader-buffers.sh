@@ -11,8 +11,7 @@ REPS="${1:-4}"; MIB="${2:-512}"
 find_java
 build_engine_test_classpath
 WORK="$ROOT/bench/results/reader-buffers-work"
-out="$ROOT/bench/results/read-cache-reader-buffers-$(date +%Y%m%d-%H%M%S).txt"
-mkdir -p "$(dirname "$out")"; : > "$out"
+results_file read-cache-reader-buffers
 for i in $(seq 1 "$REPS"); do
   for kind in ordinary huge; do
     rm -rf "$WORK"

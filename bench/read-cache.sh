@@ -17,8 +17,7 @@ REPS="${1:-3}"; MIB="${2:-256}"; ROUNDS="${3:-3}"; WARMUP="${4:-16}"; LATENCY="$
 find_java
 build_engine_test_classpath
 WORK="$ROOT/bench/results/read-cache-work"
-out="$ROOT/bench/results/read-cache-$(date +%Y%m%d-%H%M%S).txt"
-mkdir -p "$(dirname "$out")"; : > "$out"
+results_file read-cache
 for i in $(seq 1 "$REPS"); do
   rm -rf "$WORK"
   "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -XX:+UseZGC -Xmx2g -cp "$CP" dev.strata.engine.bench.ColdReadBench "$WORK" "$MIB" "$i" "$ROUNDS" "$WARMUP" "$LATENCY" "$QD" 2>/dev/null \
