@@ -58,6 +58,14 @@ public final class ReadCache implements AutoCloseable {
      */
     private final java.util.concurrent.atomic.AtomicLong uploadFillBytes = new java.util.concurrent.atomic.AtomicLong();
     static final long MAX_UPLOAD_FILL_BYTES = 64L << 20;
+    /**
+     * GET buffers held by queued or running fills (docs/read-cache.md, "GET buffers"). Bounded
+     * ({@link #maxFetchFills}): when fetches outrun the cache disk (a store faster than it), a
+     * longer backlog would only hold more buffers, each past the recycled pool a fresh one; beyond
+     * it, fills of fetched runs are dropped, as a full fill queue drops them.
+     */
+    private final java.util.concurrent.atomic.AtomicInteger fetchFills = new java.util.concurrent.atomic.AtomicInteger();
+    private final int maxFetchFills;
     private final FileChannel lockChannel;
     private final FileLock dirLock;
     private volatile boolean closed;
@@ -85,8 +93,9 @@ public final class ReadCache implements AutoCloseable {
         this.buffers = RecycledBuffers.shared("read-cache scratch blocks", blockSize, 64, true);
         this.runBuffers = runBuffers;
         // Enough for the readahead GETs in flight of a few streams, the fills queued behind them and the held runs.
+        this.maxFetchFills = maxFetchFillsFor(config);
         this.gets = RecycledBuffers.shared("read-cache GET buffers", config.readaheadGetBlocks() * blockSize,
-                4 * Math.max(4, config.readaheadGets()) + HeldRuns.capacityFor(config), true);
+                4 * Math.max(4, config.readaheadGets()) + HeldRuns.capacityFor(config) + maxFetchFills, true);
         this.held = new HeldRuns(HeldRuns.capacityFor(config));
         this.filler = new CacheFiller(config.fillThreads(), config.fillQueue(), "read-cache-fill");
     }
@@ -139,6 +148,19 @@ public final class ReadCache implements AutoCloseable {
         }
         return new ReadCache(config, stats, shards, runBuffers, headers, ch, lock);
     }
+
+    /**
+     * Fills of fetched runs queued or running at most: {@value #MAX_FETCH_FILL_BYTES} bytes of GET
+     * buffers (32 runs of 1 MiB by default), at least twice the held runs. A window's burst of
+     * GETs that complete together queues a few runs at once, which must not be dropped: a dropped
+     * run the reader comes for after its release is fetched again.
+     */
+    static int maxFetchFillsFor(ReadCacheConfig config) {
+        long runBytes = (long) config.readaheadGetBlocks() * config.blockSize();
+        return (int) Math.max(2L * HeldRuns.capacityFor(config), MAX_FETCH_FILL_BYTES / runBytes);
+    }
+
+    static final long MAX_FETCH_FILL_BYTES = 32L << 20;
 
     /** Whether streaming I/O on the cache files uses O_DIRECT (docs/read-cache.md, "Streaming I/O bypasses the page cache"). */
     public boolean bypassesPageCache() {
@@ -657,17 +679,32 @@ public final class ReadCache implements AutoCloseable {
         }
         // Readahead fills, and a reader's own miss as large as a readahead GET, stream past the page
         // cache; a smaller miss (a random read, mostly) goes through it.
-        boolean streaming = out == null || count >= config.readaheadGetBlocks();
-        boolean queued;
+        fillFetched(obj, block, count, run, from, done, out == null || count >= config.readaheadGetBlocks());
+    }
+
+    /** Queues the fill of a fetched run; {@code done} runs after it, or at once if it is dropped. */
+    private void fillFetched(CachedObject obj, int block, int count, SharedRun run, long from, Runnable done, boolean streaming) {
         ByteBuffer whole = run.bytes();
-        if (whole.isDirect() && whole.alignmentOffset(0, CacheShard.PAGE) == 0) {
-            // A recycled GET buffer (direct, page-aligned): written into the cache straight from it.
-            queued = fill(obj, block, count, null, whole, done, false, streaming);
-        } else {
-            ByteBuffer frozen = bytes.asReadOnlyBuffer();
-            queued = fill(obj, block, count, (off, dst, len) -> dst.put(frozen.slice((int) (off - from), len)), null, done, false, streaming);
+        if (!whole.isDirect() || whole.alignmentOffset(0, CacheShard.PAGE) != 0) {
+            ByteBuffer frozen = whole.asReadOnlyBuffer();
+            if (!fill(obj, block, count, (off, dst, len) -> dst.put(frozen.slice((int) (off - from), len)), null, done, false, streaming)) {
+                done.run();
+            }
+            return;
         }
+        // A recycled GET buffer (direct, page-aligned): written into the cache straight from it.
+        if (fetchFills.incrementAndGet() > maxFetchFills) {
+            fetchFills.decrementAndGet();
+            stats.fillsDropped.increment(); // the cache disk is behind: this run is not cached
+            done.run();
+            return;
+        }
+        boolean queued = fill(obj, block, count, null, whole, () -> {
+            fetchFills.decrementAndGet();
+            done.run();
+        }, false, streaming);
         if (!queued) {
+            fetchFills.decrementAndGet(); // the wrapper never runs
             done.run();
         }
     }
