@@ -116,6 +116,13 @@ public final class LogStructuredVolume implements Volume {
 
     private volatile boolean closed;
     private volatile String fencedBy;
+    /**
+     * Why this writer's local directory no longer holds its journal, or null (docs/engine.md, "The
+     * local directory vanishes"): set once by the sealer thread; from then on writes are refused.
+     */
+    private volatile String localStateLost;
+    /** What the sealer asks once a second for that reason (null: not watched, a reader). */
+    private volatile java.util.function.Supplier<String> localDirectoryCheck;
     private final AtomicBoolean checkpointRunning = new AtomicBoolean();
     private final AtomicBoolean coalescerWriteOutRunning = new AtomicBoolean();
     /** The last object of the volume when this writer opened it: the fence its epoch record sets for earlier epochs. */
@@ -640,6 +647,12 @@ public final class LogStructuredVolume implements Volume {
             return;
         }
         writeOutCoalesced();
+        if (localStateLost != null) {
+            // The journal has no name any more: what was acknowledged is durable once it is in the bucket.
+            stats.flushes.increment();
+            flushToBucket();
+            return;
+        }
         awaitDurable(journal.lastAppendedSeq());
         stats.flushes.increment();
         if (options.flushMode() == VolumeOptions.FlushMode.BUCKET) {
@@ -811,8 +824,24 @@ public final class LogStructuredVolume implements Volume {
 
     // ---------------------------------------------------------------- background: sealing, fencing, checkpoints
 
+    /**
+     * Watches this writer's local directory from now on: {@code lostReason} answers null while its
+     * lock file and journal are the files it opened (the engine's {@code VolumeDirLock}).
+     */
+    void watchLocalDirectory(java.util.function.Supplier<String> lostReason) {
+        this.localDirectoryCheck = lostReason;
+    }
+
+    /** Why writes are refused now (fenced by a newer writer, local directory lost), or null. */
+    public String writesRefusedBecause() {
+        String lost = localStateLost;
+        String fenced = fencedBy;
+        return fenced != null ? "fenced by " + fenced : lost != null ? "local state lost: " + lost : null;
+    }
+
     private void sealerLoop() {
         long lastFenceCheck = System.nanoTime();
+        long lastLocalCheck = System.nanoTime();
         while (!closed) {
             try {
                 Thread.sleep(Math.max(10, Math.min(200, options.sealAfter().toMillis() / 4)));
@@ -820,6 +849,10 @@ public final class LogStructuredVolume implements Volume {
                 return;
             }
             try {
+                if (System.nanoTime() - lastLocalCheck > 1_000_000_000L) {
+                    lastLocalCheck = System.nanoTime();
+                    checkLocalDirectory();
+                }
                 writeOutCoalescedIfOld();
                 sealIfOld();
                 // A LIST every 30 s: a stale writer stops taking writes within that; its uploads are fenced anyway.
@@ -883,6 +916,30 @@ public final class LogStructuredVolume implements Volume {
                     stats.sealsForJournalSpace.increment();
                 }
             }
+        } finally {
+            batchLock.unlock();
+        }
+    }
+
+    /**
+     * If the local directory was deleted or replaced: refuses writes from now on, and sends what was
+     * acknowledged (the coalescer's pending bytes, the open batch) to the bucket, whose uploads
+     * carry on from memory.
+     */
+    private void checkLocalDirectory() throws IOException {
+        java.util.function.Supplier<String> check = localDirectoryCheck;
+        String lost;
+        if (check == null || localStateLost != null || (lost = check.get()) == null) {
+            return;
+        }
+        localStateLost = lost;
+        LOG.log(System.Logger.Level.ERROR, keys.volume() + " epoch " + epoch + ": " + lost + " while this process wrote the volume;"
+                + " refusing further writes (their journal could not be found after a restart). What was acknowledged is"
+                + " being uploaded; restart the volume on a directory that stays put");
+        writeOutCoalesced();
+        batchLock.lock();
+        try {
+            sealOpen();
         } finally {
             batchLock.unlock();
         }
@@ -1413,6 +1470,9 @@ public final class LogStructuredVolume implements Volume {
         }
         if (fencedBy != null) {
             throw new VolumeFencedException("volume " + keys.volume() + " epoch " + epoch + " was taken over by " + fencedBy);
+        }
+        if (localStateLost != null) {
+            throw new LocalStateLostException("volume " + keys.volume() + " epoch " + epoch + " takes no more writes: " + localStateLost);
         }
     }
 

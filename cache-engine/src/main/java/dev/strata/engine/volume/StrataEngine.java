@@ -13,14 +13,10 @@ import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -237,7 +233,7 @@ public final class StrataEngine implements AutoCloseable {
         VolumeKeys keys = new VolumeKeys(name);
         Path volDir = localDir.resolve("volumes").resolve(name);
         Files.createDirectories(volDir);
-        LocalLock lock = LocalLock.acquire(volDir.resolve("lock"), name);
+        VolumeDirLock lock = VolumeDirLock.acquire(volDir, name);
         boolean ok = false;
         try {
             long loadStart = System.nanoTime();
@@ -267,10 +263,12 @@ public final class StrataEngine implements AutoCloseable {
                         + " without replaying it");
             }
             Files.createDirectories(journalDir);
+            lock.watchJournal(journalDir);
             LogStructuredVolume v = new LogStructuredVolume(sb, store, options, state, newEpoch, false, () -> {
                 writers.remove(name);
                 lock.release();
             }, parent);
+            v.watchLocalDirectory(lock::lostReason);
             attachReadCache(v, options);
             ReplayResult replay = JournalReplayer.replay(journalDir, sb.volumeId(), state.lastJournalSeq,
                     (seq, recEpoch, lba, sectors, kind, data) -> {
@@ -451,43 +449,6 @@ public final class StrataEngine implements AutoCloseable {
             }
         } finally {
             store.close();
-        }
-    }
-
-    /** An exclusive lock on a local file: one process per node writes a volume. */
-    static final class LocalLock {
-        private final FileChannel channel;
-        private final FileLock lock;
-
-        private LocalLock(FileChannel channel, FileLock lock) {
-            this.channel = channel;
-            this.lock = lock;
-        }
-
-        static LocalLock acquire(Path file, String volume) throws IOException {
-            FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-            try {
-                FileLock l = ch.tryLock();
-                if (l == null) {
-                    ch.close();
-                    throw new VolumeLockedException("volume " + volume + " is open for writing by another process on this node ("
-                            + file + " is locked)", "a process on this node");
-                }
-                return new LocalLock(ch, l);
-            } catch (OverlappingFileLockException e) {
-                ch.close();
-                throw new VolumeLockedException("volume " + volume + " is already open for writing in this process",
-                        "this process");
-            }
-        }
-
-        void release() {
-            try {
-                lock.release();
-                channel.close();
-            } catch (IOException e) {
-                LOG.log(System.Logger.Level.WARNING, "releasing lock: " + e.getMessage());
-            }
         }
     }
 }

@@ -135,6 +135,9 @@ public final class VolumeControl implements ControlServer.Handler {
         f.put("node", engine.nodeId());
         f.put("pid", Long.toString(ProcessHandle.current().pid()));
         f.put("flush-mode", volume.options().flushMode().name().toLowerCase());
+        // Why writes fail with EIO now: fenced by a newer writer, or the local directory deleted (docs/engine.md).
+        String refused = volume.writesRefusedBecause();
+        f.put("writes-refused", refused == null ? "no" : refused);
         f.put("started", started.toString());
         f.put("uptime-seconds", Long.toString(Duration.between(started, Instant.now()).toSeconds()));
         f.put("snapshots", Integer.toString(engine.listSnapshots(volume.name()).size()));

@@ -1,6 +1,7 @@
 package dev.strata.node.nbd;
 
 import dev.strata.engine.volume.CorruptDataException;
+import dev.strata.engine.volume.LocalStateLostException;
 import dev.strata.engine.volume.OutOfRangeException;
 import dev.strata.engine.volume.ReadOnlyVolumeException;
 import dev.strata.engine.volume.VolumeClosedException;
@@ -32,6 +33,7 @@ public final class NbdErrors {
             case ReadOnlyVolumeException e -> EPERM;
             case VolumeClosedException e -> ESHUTDOWN;
             case VolumeFencedException e -> EIO;
+            case LocalStateLostException e -> EIO;
             case CorruptDataException e -> EIO;
             default -> EIO;
         };

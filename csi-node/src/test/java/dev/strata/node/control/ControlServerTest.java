@@ -186,6 +186,7 @@ class ControlServerTest {
         assertEquals("1", s.get("objects"), "one object in the bucket");
         assertTrue(Long.parseLong(s.get("object-bytes")) > 8192, s.toString());
         assertEquals("0", s.get("objects-pending"));
+        assertEquals("no", s.get("writes-refused"));
         assertEquals("yes", s.get("extra"));
         assertTrue(s.containsKey("gc") && s.containsKey("gc-bytes-freed"), s.toString());
         assertTrue(s.get("read-cache").startsWith("size=") && s.get("read-cache").contains(" fullHit=")
