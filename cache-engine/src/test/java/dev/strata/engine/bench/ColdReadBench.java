@@ -364,6 +364,15 @@ public final class ColdReadBench {
         phase("floor-start");
         Measured floor = floor(raw, objects, parallelGets, parallelRange);
         phase("floor-end");
+        if (GET_VARIANTS) {
+            for (int v = 0; v < 4; v++) {
+                boolean virtual = (v & 1) != 0;
+                boolean direct = (v & 2) != 0;
+                Measured m = ceiling(raw, objects, parallelGets, parallelRange, virtual, direct);
+                System.out.printf("# get_variant virtual=%b direct=%b MBps=%.1f cpu_ms_per_MiB=%.3f of_parallel_ceiling=%.3f%n", virtual, direct,
+                        m.mbps, m.cpuMsPerMiB, m.mbps / parallel.mbps);
+            }
+        }
         return new Ceilings(serial, parallel, inFlight, floor);
     }
 
@@ -382,15 +391,27 @@ public final class ColdReadBench {
         }
     }
 
+    /**
+     * {@code -Dstrata.bench.getVariants=true}: after the floor, the parallel ceiling again on virtual
+     * or platform threads, into heap or direct buffers (the engine GETs into direct buffers on
+     * virtual threads), each printed as a {@code # get_variant} line.
+     */
+    private static final boolean GET_VARIANTS = Boolean.getBoolean("strata.bench.getVariants");
+
     /** Every byte of the objects read with ranged GETs of {@code range} bytes, {@code threads} at a time (in object order). */
     private static Measured ceiling(ObjectStore raw, List<ObjectInfo> objects, int threads, int range) throws Exception {
+        return ceiling(raw, objects, threads, range, false, false);
+    }
+
+    private static Measured ceiling(ObjectStore raw, List<ObjectInfo> objects, int threads, int range, boolean virtual, boolean direct)
+            throws Exception {
         Ranges work = Ranges.of(objects, range);
         AtomicInteger next = new AtomicInteger();
         return measure(work.bytes(), () -> {
             List<Thread> ts = new ArrayList<>();
             for (int t = 0; t < threads; t++) {
-                ts.add(Thread.ofPlatform().start(() -> {
-                    ByteBuffer chunk = ByteBuffer.allocate(range);
+                ts.add((virtual ? Thread.ofVirtual() : Thread.ofPlatform()).start(() -> {
+                    ByteBuffer chunk = direct ? ByteBuffer.allocateDirect(range) : ByteBuffer.allocate(range);
                     for (int w; (w = next.getAndIncrement()) < work.items().size(); ) {
                         long[] item = work.items().get(w);
                         chunk.clear();
