@@ -321,7 +321,7 @@ public final class ObjectReader {
         }
         ReadCache c = cache;
         if (c != null) {
-            BlockSource source = (obj, first, count, buf) -> fetchBlocks(h, first, count, buf);
+            BlockSource source = (obj, first, count, buf, pageCrcs) -> fetchBlocks(h, first, count, buf, pageCrcs);
             if (fill) {
                 c.read(cachedObject(h), offset, dst, length, source);
             } else {
@@ -335,7 +335,7 @@ public final class ObjectReader {
         long from = (long) firstBlock * bs;
         long to = Math.min(h.dataBytes, (lastBlock + 1L) * bs);
         ByteBuffer buf = ByteBuffer.allocate((int) (to - from));
-        fetchBlocks(h, firstBlock, lastBlock - firstBlock + 1, buf);
+        fetchBlocks(h, firstBlock, lastBlock - firstBlock + 1, buf, null);
         dst.put(dst.position(), buf, (int) (offset - from), length);
         dst.position(dst.position() + length);
     }
@@ -393,17 +393,17 @@ public final class ObjectReader {
         }
         int gotLimit = got == null ? 0 : got.limit();
         AtomicReference<ByteBuffer> untaken = new AtomicReference<>(got);
-        c.prefetch(cachedObject(h), offset, end - offset, (obj, first, count, buf) -> {
+        c.prefetch(cachedObject(h), offset, end - offset, (obj, first, count, buf, pageCrcs) -> {
             ByteBuffer g;
             if (fitsInHeaderGet(h, gotLimit, first, buf) && (g = untaken.getAndSet(null)) != null) {
                 buf.clear();
                 buf.put(0, g, (int) (h.headerBytes + (long) first * ObjectHeader.DATA_BLOCK_SIZE), buf.limit());
                 buf.position(buf.limit());
                 leadingBuffers.give(g);
-                verifyBlocks(h, first, count, buf);
+                verifyBlocks(h, first, count, buf, pageCrcs);
                 return false;
             }
-            return fetchBlocks(h, first, count, buf);
+            return fetchBlocks(h, first, count, buf, pageCrcs);
         });
     }
 
@@ -449,9 +449,9 @@ public final class ObjectReader {
 
     /**
      * One ranged GET of data blocks {@code first..first+count-1} into {@code buf} (from 0 to its
-     * limit), each verified against the header's CRC32C.
+     * limit), each verified against the header's CRC32C ({@code pageCrcs}: see {@link #verifyBlocks}).
      */
-    private boolean fetchBlocks(ObjectHeader h, int first, int count, ByteBuffer buf) throws IOException {
+    private boolean fetchBlocks(ObjectHeader h, int first, int count, ByteBuffer buf, int[] pageCrcs) throws IOException {
         long from = (long) first * ObjectHeader.DATA_BLOCK_SIZE;
         String key = keys.object(h.objectSeq, h.epoch);
         buf.clear();
@@ -461,19 +461,24 @@ public final class ObjectReader {
                 throw new CorruptDataException(key + ": object truncated at data offset " + (from + buf.position()));
             }
         }
-        verifyBlocks(h, first, count, buf);
+        verifyBlocks(h, first, count, buf, pageCrcs);
         return true;
     }
 
-    /** Checks data blocks {@code first..first+count-1}, in {@code buf} from 0 to its limit, against the header's CRC32C. */
-    private void verifyBlocks(ObjectHeader h, int first, int count, ByteBuffer buf) throws CorruptDataException {
+    /**
+     * Checks data blocks {@code first..first+count-1}, in {@code buf} from 0 to its limit, against
+     * the header's CRC32C. With {@code pageCrcs} (the read cache's fill will want them) the block
+     * CRC is combined from the CRCs of its 4 KiB pages, which go there: one pass for both.
+     */
+    private void verifyBlocks(ObjectHeader h, int first, int count, ByteBuffer buf, int[] pageCrcs) throws CorruptDataException {
         int bs = ObjectHeader.DATA_BLOCK_SIZE;
+        int pagesPerBlock = bs / Crc32c.PAGE;
         long from = (long) first * bs;
         String key = keys.object(h.objectSeq, h.epoch);
         for (int b = first; b < first + count; b++) {
             int start = (int) ((long) b * bs - from);
             int end = (int) Math.min(buf.limit(), start + (long) bs);
-            int crc = Crc32c.of(buf, start, end);
+            int crc = pageCrcs == null ? Crc32c.of(buf, start, end) : Crc32c.ofPages(buf, start, end, pageCrcs, (b - first) * pagesPerBlock);
             if (crc != h.blockCrcs[b]) {
                 forgetHeader(h.objectSeq); // the next read fetches it again
                 throw new CorruptDataException(String.format("%s: data block %d (bytes %d-%d) CRC32C mismatch (header %08x, data %08x)",

@@ -12,9 +12,12 @@ public interface BlockSource {
      * block against {@code object.blockCrcs()}: a mismatch is an exception naming the object and
      * block, never data.
      *
+     * @param pageCrcs null, or where the CRC32C of every 4 KiB page of the blocks goes (block k's
+     *     page p at {@code k * blockSize / 4096 + p}; pages past a short block's end are left alone),
+     *     computed in the same pass as the check, so the cache's fill makes none of its own
      * @return true if it made that GET; false if the bytes had already come from the bucket with
      *     another request (the start of an object's data rides with its header GET: docs/read-cache.md,
      *     "The first run rides with the header"), so the cache counts only requests that were made
      */
-    boolean fetch(CachedObject object, int first, int count, ByteBuffer dst) throws IOException;
+    boolean fetch(CachedObject object, int first, int count, ByteBuffer dst, int[] pageCrcs) throws IOException;
 }

@@ -33,10 +33,10 @@ import java.util.concurrent.locks.ReentrantLock;
 final class CacheShard {
     private static final System.Logger LOG = System.getLogger(CacheShard.class.getName());
     /**
-     * Slots carry a CRC32C per 4 KiB page (computed at fill time from bytes already verified
+     * Slots carry a CRC32C per 4 KiB page (computed in the same pass that verified the block
      * against the object header), so a 4 KiB read reads and verifies 4 KiB, not the whole block.
      */
-    static final int PAGE = 4096;
+    static final int PAGE = Crc32c.PAGE;
 
     static int pagesPerBlock(int blockSize) {
         return (blockSize + PAGE - 1) / PAGE;
@@ -393,25 +393,32 @@ final class CacheShard {
      * in docs/read-cache.md). Blocks cached
      * already, or with no slot to evict, are skipped; a failed write abandons its stretch's slots.
      * The caller must not touch {@code run} until this returns: the padding of a short last block is
-     * zeroed in it.
+     * zeroed in it. {@code pageCrcs} holds the CRC32C of every page of the run's blocks (block k's
+     * page p at {@code pageCrcsAt + k * pages + p}, pages past a short block's end 0): computed in
+     * the pass that checked the blocks against their header CRCs, so no second pass is made here.
      */
-    void fillRun(BlockKey[] keys, int[] crcs, int[] lengths, ByteBuffer run, boolean streaming) {
+    void fillRun(BlockKey[] keys, int[] crcs, int[] lengths, ByteBuffer run, boolean streaming, int[] pageCrcs, int pageCrcsAt) {
         // A tiny shard (a few slots, tests) fills block after block, each evicting the one before if
         // it must, so the newest blocks are the ones kept; so does a run longer than what the shard
         // can evict right now.
-        if (geometry.slots() < 4 * keys.length || !fillRange(keys, crcs, lengths, run, 0, keys.length, true, streaming)) {
+        Run r = new Run(keys, crcs, lengths, run, streaming, pageCrcs, pageCrcsAt);
+        if (geometry.slots() < 4 * keys.length || !fillRange(r, 0, keys.length, true)) {
             for (int k = 0; k < keys.length; k++) {
-                fillRange(keys, crcs, lengths, run, k, k + 1, false, streaming);
+                fillRange(r, k, k + 1, false);
             }
         }
     }
+
+    /** What {@link #fillRun} was given. */
+    private record Run(BlockKey[] keys, int[] crcs, int[] lengths, ByteBuffer bytes, boolean streaming, int[] pageCrcs, int pageCrcsAt) {}
 
     /**
      * Fills blocks {@code from..to-1} of the run. With {@code allOrRetry}, gives up (false, nothing
      * reserved) if a block after the first reserved one finds nothing to evict.
      */
-    private boolean fillRange(BlockKey[] keys, int[] crcs, int[] lengths, ByteBuffer run, int from, int to, boolean allOrRetry,
-            boolean streaming) {
+    private boolean fillRange(Run r, int from, int to, boolean allOrRetry) {
+        BlockKey[] keys = r.keys();
+        int[] lengths = r.lengths();
         int[] slots = new int[to];
         java.util.Arrays.fill(slots, -1);
         lock.lock();
@@ -433,15 +440,6 @@ final class CacheShard {
         } finally {
             lock.unlock();
         }
-        int[] runPageCrcs = new int[to * pages];
-        for (int k = from; k < to; k++) {
-            if (slots[k] >= 0) {
-                int at = k * blockSize;
-                for (int p = 0; p * PAGE < lengths[k]; p++) {
-                    runPageCrcs[k * pages + p] = Crc32c.of(run, at + p * PAGE, at + Math.min(lengths[k], (p + 1) * PAGE));
-                }
-            }
-        }
         for (int k = from; k < to; ) {
             if (slots[k] < 0) {
                 k++;
@@ -453,7 +451,7 @@ final class CacheShard {
             }
             int bytes = (end - k - 1) * blockSize + lengths[end - 1];
             try {
-                writeSlots(run, k * blockSize, bytes, (long) slots[k] * blockSize, streaming);
+                writeSlots(r.bytes(), k * blockSize, bytes, (long) slots[k] * blockSize, r.streaming());
                 stats.fileWrites.increment();
             } catch (IOException e) {
                 stats.fillFailures.add(end - k);
@@ -477,8 +475,8 @@ final class CacheShard {
         try {
             for (int k = from; k < to; k++) {
                 if (slots[k] >= 0) {
-                    System.arraycopy(runPageCrcs, k * pages, pageCrcs, slots[k] * pages, pages);
-                    if (table.publish(slots[k], keys[k], crcs[k], lengths[k])) {
+                    System.arraycopy(r.pageCrcs(), r.pageCrcsAt() + k * pages, pageCrcs, slots[k] * pages, pages);
+                    if (table.publish(slots[k], keys[k], r.crcs()[k], lengths[k])) {
                         dirty = true;
                     }
                     filled++;

@@ -35,6 +35,8 @@ public final class ReadCache implements AutoCloseable {
 
     private final ReadCacheConfig config;
     private final int blockSize;
+    /** Pages of {@value CacheShard#PAGE} bytes per block, each with its own CRC32C in the cache. */
+    private final int pagesPerBlock;
     private final CacheShard[] shards;
     private final ReadCacheStats stats;
     private final ConcurrentHashMap<BlockKey, CompletableFuture<SharedRun.Block>> flights = new ConcurrentHashMap<>();
@@ -59,13 +61,14 @@ public final class ReadCache implements AutoCloseable {
     private final java.util.concurrent.atomic.AtomicLong uploadFillBytes = new java.util.concurrent.atomic.AtomicLong();
     static final long MAX_UPLOAD_FILL_BYTES = 64L << 20;
     /**
-     * GET buffers held by queued or running fills (docs/read-cache.md, "GET buffers"). Bounded
-     * ({@link #maxFetchFills}): when fetches outrun the cache disk (a store faster than it), a
-     * longer backlog would only hold more buffers, each past the recycled pool a fresh one; beyond
-     * it, fills of fetched runs are dropped, as a full fill queue drops them.
+     * Room for fills of fetched runs that hold a GET buffer, queued or running (docs/read-cache.md,
+     * "GET buffers"): {@link #maxFetchFillsFor} permits, each taken before a GET whose fill will
+     * hold the buffer and given back when the fill ends. When fetches outrun the cache disk (a
+     * store faster than it), a longer backlog would only hold more buffers, each past the recycled
+     * pool a fresh one; so the fetches wait for room instead, and their readers slow to the disk's
+     * speed, but every block they fetch is cached.
      */
-    private final java.util.concurrent.atomic.AtomicInteger fetchFills = new java.util.concurrent.atomic.AtomicInteger();
-    private final int maxFetchFills;
+    private final java.util.concurrent.Semaphore fetchFillRoom;
     private final FileChannel lockChannel;
     private final FileLock dirLock;
     private volatile boolean closed;
@@ -86,6 +89,7 @@ public final class ReadCache implements AutoCloseable {
         this.config = config;
         this.stats = stats;
         this.blockSize = config.blockSize();
+        this.pagesPerBlock = blockSize / CacheShard.PAGE;
         this.shards = shards;
         this.headers = headers;
         this.lockChannel = lockChannel;
@@ -93,7 +97,8 @@ public final class ReadCache implements AutoCloseable {
         this.buffers = RecycledBuffers.shared("read-cache scratch blocks", blockSize, 64, true);
         this.runBuffers = runBuffers;
         // Enough for the readahead GETs in flight of a few streams, the fills queued behind them and the held runs.
-        this.maxFetchFills = maxFetchFillsFor(config);
+        int maxFetchFills = maxFetchFillsFor(config);
+        this.fetchFillRoom = new java.util.concurrent.Semaphore(maxFetchFills);
         this.gets = RecycledBuffers.shared("read-cache GET buffers", config.readaheadGetBlocks() * blockSize,
                 4 * Math.max(4, config.readaheadGets()) + HeldRuns.capacityFor(config) + maxFetchFills, true);
         this.held = new HeldRuns(HeldRuns.capacityFor(config));
@@ -151,9 +156,8 @@ public final class ReadCache implements AutoCloseable {
 
     /**
      * Fills of fetched runs queued or running at most: {@value #MAX_FETCH_FILL_BYTES} bytes of GET
-     * buffers (32 runs of 1 MiB by default), at least twice the held runs. A window's burst of
-     * GETs that complete together queues a few runs at once, which must not be dropped: a dropped
-     * run the reader comes for after its release is fetched again.
+     * buffers (32 runs of 1 MiB by default), at least twice the held runs: room for a few windows'
+     * bursts of GETs that complete together.
      */
     static int maxFetchFillsFor(ReadCacheConfig config) {
         long runBytes = (long) config.readaheadGetBlocks() * config.blockSize();
@@ -496,7 +500,7 @@ public final class ReadCache implements AutoCloseable {
         int last = (int) ((offset + length - 1) / blockSize);
         long from = (long) first * blockSize;
         ByteBuffer run = ByteBuffer.allocate((int) (Math.min(obj.dataBytes(), (last + 1L) * blockSize) - from));
-        source.fetch(obj, first, last - first + 1, run);
+        source.fetch(obj, first, last - first + 1, run, null);
         dst.put(dst.position(), run, (int) (offset - from), length);
         dst.position(dst.position() + length);
     }
@@ -639,14 +643,23 @@ public final class ReadCache implements AutoCloseable {
         // Readahead-sized runs take a recycled buffer; small ones (a random read's block or two) an
         // exact one, which is short-lived young garbage rather than a pooled 1 MiB buffer per
         // concurrent miss; larger ones (rare: a read longer than a readahead GET) their own.
-        SharedRun run = size > gets.size() / 4 && size <= gets.size() ? new SharedRun(gets.take(), gets)
-                : new SharedRun(ByteBuffer.allocate(size), null);
+        boolean recycled = size > gets.size() / 4 && size <= gets.size();
+        // A fetch whose fill will hold its GET buffer waits for room for that fill before it GETs: a
+        // store faster than the cache disk slows to the disk's speed instead of leaving what it
+        // fetches uncached or holding ever more buffers.
+        boolean room = recycled && (out == null || out.fillMisses()) && awaitFetchFillRoom(obj, block);
+        SharedRun run = recycled ? new SharedRun(gets.take(), gets) : new SharedRun(ByteBuffer.allocate(size), null);
         ByteBuffer bytes = run.bytes().clear().slice(0, size);
+        // Filled by the fetch's check of the blocks against the header: the fill needs no pass of its own.
+        int[] pageCrcs = new int[count * pagesPerBlock];
         boolean got;
         try {
-            got = source.fetch(obj, block, count, bytes);
+            got = source.fetch(obj, block, count, bytes, pageCrcs);
         } catch (IOException | RuntimeException | Error e) {
             run.release(); // nobody else has seen it
+            if (room) {
+                fetchFillRoom.release();
+            }
             throw e;
         }
         if (got) {
@@ -679,32 +692,51 @@ public final class ReadCache implements AutoCloseable {
         }
         // Readahead fills, and a reader's own miss as large as a readahead GET, stream past the page
         // cache; a smaller miss (a random read, mostly) goes through it.
-        fillFetched(obj, block, count, run, from, done, out == null || count >= config.readaheadGetBlocks());
+        fillFetched(obj, block, count, run, pageCrcs, from, done, out == null || count >= config.readaheadGetBlocks(), room);
     }
 
-    /** Queues the fill of a fetched run; {@code done} runs after it, or at once if it is dropped. */
-    private void fillFetched(CachedObject obj, int block, int count, SharedRun run, long from, Runnable done, boolean streaming) {
+    /** Takes room for a fetched run's fill, waiting for it; true, or thrown if interrupted meanwhile. */
+    private boolean awaitFetchFillRoom(CachedObject obj, int block) throws IOException {
+        try {
+            fetchFillRoom.acquire();
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted waiting for room to fill " + obj.key() + " block " + block);
+        }
+    }
+
+    /**
+     * Queues the fill of a fetched run; {@code done} runs after it, or at once if it is dropped.
+     * {@code room}: the fetch took room for it already; else a fill that holds the GET buffer takes
+     * it now or is dropped.
+     */
+    private void fillFetched(CachedObject obj, int block, int count, SharedRun run, int[] pageCrcs, long from, Runnable done,
+            boolean streaming, boolean room) {
         ByteBuffer whole = run.bytes();
         if (!whole.isDirect() || whole.alignmentOffset(0, CacheShard.PAGE) != 0) {
+            if (room) {
+                fetchFillRoom.release(); // a copy of the bytes is filled, not the GET buffer
+            }
             ByteBuffer frozen = whole.asReadOnlyBuffer();
-            if (!fill(obj, block, count, (off, dst, len) -> dst.put(frozen.slice((int) (off - from), len)), null, done, false, streaming)) {
+            if (!fill(obj, block, count, (off, dst, len) -> dst.put(frozen.slice((int) (off - from), len)), null, pageCrcs, done,
+                    streaming)) {
                 done.run();
             }
             return;
         }
         // A recycled GET buffer (direct, page-aligned): written into the cache straight from it.
-        if (fetchFills.incrementAndGet() > maxFetchFills) {
-            fetchFills.decrementAndGet();
+        if (!room && !fetchFillRoom.tryAcquire()) {
             stats.fillsDropped.increment(); // the cache disk is behind: this run is not cached
             done.run();
             return;
         }
-        boolean queued = fill(obj, block, count, null, whole, () -> {
-            fetchFills.decrementAndGet();
+        boolean queued = fill(obj, block, count, null, whole, pageCrcs, () -> {
+            fetchFillRoom.release();
             done.run();
-        }, false, streaming);
+        }, streaming);
         if (!queued) {
-            fetchFills.decrementAndGet(); // the wrapper never runs
+            fetchFillRoom.release(); // the wrapper never runs
             done.run();
         }
     }
@@ -763,7 +795,7 @@ public final class ReadCache implements AutoCloseable {
             uploadFillBytes.addAndGet(-bytes);
             release.run();
         };
-        if (!fill(obj, 0, blocks, copier, null, done, true, streaming)) {
+        if (!fill(obj, 0, blocks, copier, null, null, done, streaming)) {
             done.run();
         }
     }
@@ -775,9 +807,12 @@ public final class ReadCache implements AutoCloseable {
      * (block k from {@code k * blockSize}): a direct, page-aligned buffer written into the cache
      * files straight from it. Such a fill may zero the bytes between the end of the last block and
      * the next page boundary, if the buffer's capacity has them; nothing reads them.
+     * {@code pageCrcs}: the page CRCs of fetched blocks, computed when the fetch checked them
+     * (block k's from {@code k * pagesPerBlock}); null for bytes not checked yet (an uploaded
+     * batch's), which the fill checks against their header CRCs in the pass that computes them.
      */
-    private boolean fill(CachedObject obj, int block, int count, BlockCopier copier, ByteBuffer inPlace, Runnable release,
-            boolean verify, boolean streaming) {
+    private boolean fill(CachedObject obj, int block, int count, BlockCopier copier, ByteBuffer inPlace, int[] pageCrcs,
+            Runnable release, boolean streaming) {
         if (closed) {
             return false;
         }
@@ -793,7 +828,7 @@ public final class ReadCache implements AutoCloseable {
                         n++;
                     }
                     ByteBuffer bytes = copier == null ? inPlace.slice(k * blockSize, inPlace.capacity() - k * blockSize) : run;
-                    fillStretch(obj, block + k, n, shard, copier, verify, streaming, bytes);
+                    fillStretch(obj, block + k, n, shard, copier, pageCrcs, k * pagesPerBlock, streaming, bytes);
                     shard.maybePersist();
                     k += n;
                 }
@@ -812,13 +847,18 @@ public final class ReadCache implements AutoCloseable {
 
     /**
      * Fills blocks {@code first..first+n-1}, back to back in {@code run}, into {@code shard}: copied
-     * there by {@code copier} first, or already there when it is null.
+     * there by {@code copier} first, or already there when it is null. Their page CRCs are taken
+     * from {@code pageCrcs} (from {@code pageCrcsAt}) where those add up to the block's header
+     * CRC (no pass over the bytes); else, and when it is null, computed here in one pass with the
+     * check of the block against its header CRC.
      */
-    private void fillStretch(CachedObject obj, int first, int n, CacheShard shard, BlockCopier copier, boolean verify, boolean streaming,
-            ByteBuffer run) {
+    private void fillStretch(CachedObject obj, int first, int n, CacheShard shard, BlockCopier copier, int[] pageCrcs, int pageCrcsAt,
+            boolean streaming, ByteBuffer run) {
         BlockKey[] keys = new BlockKey[n];
         int[] crcs = new int[n];
         int[] lengths = new int[n];
+        int[] pages = pageCrcs != null ? pageCrcs : new int[n * pagesPerBlock];
+        int pagesAt = pageCrcs != null ? pageCrcsAt : 0;
         run.clear();
         for (int k = 0; k < n; k++) {
             int b = first + k;
@@ -829,15 +869,20 @@ public final class ReadCache implements AutoCloseable {
             }
             lengths[k] = len;
             crcs[k] = obj.blockCrcs()[b];
-            if (verify && Crc32c.of(run, k * blockSize, k * blockSize + len) != crcs[k]) {
-                // Never cache bytes the object does not hold.
-                stats.fillFailures.increment();
-                LOG.log(System.Logger.Level.WARNING, obj.key() + " block " + b + ": uploaded data does not match its CRC; not cached");
-                continue;
+            int at = pagesAt + k * pagesPerBlock;
+            boolean handedOver = pageCrcs != null && Crc32c.combinePages(pages, at, len) == crcs[k];
+            if (!handedOver) {
+                java.util.Arrays.fill(pages, at, at + pagesPerBlock, 0); // pages past a short block's end stay 0
+                if (Crc32c.ofPages(run, k * blockSize, k * blockSize + len, pages, at) != crcs[k]) {
+                    // Never cache bytes the object does not hold.
+                    stats.fillFailures.increment();
+                    LOG.log(System.Logger.Level.WARNING, obj.key() + " block " + b + ": data does not match its header CRC; not cached");
+                    continue;
+                }
             }
             keys[k] = obj.block(b);
         }
-        shard.fillRun(keys, crcs, lengths, run, streaming);
+        shard.fillRun(keys, crcs, lengths, run, streaming, pages, pagesAt);
     }
 
     /** Waits until every queued fill is in the cache (tests, benchmarks, shutdown). */

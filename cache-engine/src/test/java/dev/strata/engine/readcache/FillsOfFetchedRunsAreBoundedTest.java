@@ -1,6 +1,7 @@
 package dev.strata.engine.readcache;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.strata.engine.util.DirectIoMode;
@@ -8,14 +9,15 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * When fetches outrun the cache disk, the fills of fetched runs waiting for it hold at most
- * {@link ReadCache#maxFetchFillsFor} GET buffers; the runs past that are not cached (counted as
- * dropped fills) instead of holding a fresh buffer each until the disk catches up, and every read
- * still returns the object's bytes (docs/read-cache.md, "GET buffers").
+ * {@link ReadCache#maxFetchFillsFor} GET buffers (docs/read-cache.md, "GET buffers"): past that,
+ * readahead and a reader's own large miss wait for room before their GET, so every run fetched is
+ * cached once the disk catches up, and every read returns the object's bytes.
  */
 class FillsOfFetchedRunsAreBoundedTest {
     private static final int BLOCK = CacheFixture.BLOCK;
@@ -26,9 +28,10 @@ class FillsOfFetchedRunsAreBoundedTest {
     Path tmp;
 
     @Test
-    void fetchedRunsPastTheBoundAreNotQueuedForTheDisk() throws Exception {
+    void fetchesPastTheBoundWaitForRoomAndEveryRunIsCached() throws Exception {
         try (CacheFixture f = new CacheFixture(tmp)) {
             f.writeObject(1, RUNS * RUN_BLOCKS * BLOCK);
+            f.writeObject(2, RUN_BLOCKS * BLOCK);
             // One fill thread, so that one stalled fill stalls them all: a cache disk that is behind.
             ReadCacheConfig config = new ReadCacheConfig(f.cacheDir(), 2048L * BLOCK, 4, BLOCK, 16, EvictionPolicy.Kind.TINY_LFU,
                     Duration.ofMillis(20), 1, 256, 4, RUN_BLOCKS, DirectIoMode.AUTO);
@@ -36,6 +39,7 @@ class FillsOfFetchedRunsAreBoundedTest {
             assertTrue(bound < RUNS, "the test fetches more runs than the bound");
             f.open(config);
             f.warmHeader(1);
+            f.warmHeader(2);
 
             CountDownLatch stalled = new CountDownLatch(1);
             CountDownLatch go = new CountDownLatch(1);
@@ -53,19 +57,39 @@ class FillsOfFetchedRunsAreBoundedTest {
 
             f.reader.prefetch(1, CacheFixture.EPOCH, 0, (long) RUNS * RUN_BLOCKS * BLOCK);
             ReadCacheStats s = f.cache.stats();
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (s.fillsDropped.sum() < RUNS - bound && System.nanoTime() < deadline) {
-                Thread.sleep(5);
-            }
-            assertEquals(RUNS, s.bucketGets.sum(), "every run fetched: " + s);
-            assertEquals(RUNS - bound, s.fillsDropped.sum(), "runs past the bound are not queued: " + s);
+            awaitGets(s, bound);
+            // A reader's own miss as large as a readahead GET, meanwhile: it waits for room too.
+            AtomicReference<Throwable> readerFailed = new AtomicReference<>();
+            Thread reader = Thread.ofPlatform().start(() -> {
+                try {
+                    f.readAndCheck(2, 0, RUN_BLOCKS * BLOCK);
+                } catch (Throwable e) {
+                    readerFailed.set(e);
+                }
+            });
+            Thread.sleep(300);
+            assertEquals(bound, s.bucketGets.sum(), "fetches past the bound wait for room: " + s);
+            assertTrue(reader.isAlive(), "the reader's miss waits too");
 
             go.countDown();
+            reader.join(10_000);
+            assertNull(readerFailed.get(), "the reader got its bytes");
+            awaitGets(s, RUNS + 1);
             f.cache.awaitFills();
-            assertEquals((long) bound * RUN_BLOCKS, f.cache.cachedBlocks(), "the queued runs were filled, the others not: " + s);
-            for (int b = 0; b < RUNS * RUN_BLOCKS; b += 2) {
-                f.readAndCheck(1, (long) b * BLOCK, 2 * BLOCK);
+            assertEquals(0, s.fillsDropped.sum(), s.toString());
+            assertEquals((long) (RUNS + 1) * RUN_BLOCKS, f.cache.cachedBlocks(), "every run fetched is cached: " + s);
+            long gets = s.bucketGets.sum();
+            for (int b = 0; b < RUNS * RUN_BLOCKS; b += RUN_BLOCKS) {
+                f.readAndCheck(1, (long) b * BLOCK, RUN_BLOCKS * BLOCK);
             }
+            assertEquals(gets, s.bucketGets.sum(), "all hits: " + s);
+        }
+    }
+
+    private static void awaitGets(ReadCacheStats s, long n) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (s.bucketGets.sum() < n && System.nanoTime() < deadline) {
+            Thread.sleep(5);
         }
     }
 }

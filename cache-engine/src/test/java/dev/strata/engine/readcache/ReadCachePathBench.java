@@ -42,7 +42,7 @@ public final class ReadCachePathBench {
             }
             objs[o] = new CachedObject(1, 2, o + 1, 1, objectBytes, crcs, "bench/" + o);
         }
-        BlockSource source = (obj, first, count, dst) -> {
+        BlockSource source = (obj, first, count, dst, pageCrcs) -> {
             byte[] d = data[(int) obj.objectSeq() - 1];
             dst.clear();
             dst.put(d, first * bs, dst.remaining());
@@ -69,7 +69,7 @@ public final class ReadCachePathBench {
                 ByteBuffer run = ByteBuffer.allocate(1 << 20);
                 for (int o = 0; o < objects; o++) {
                     for (int off = 0; off < objectBytes; off += 1 << 20) {
-                        source.fetch(objs[o], off / bs, 16, run);
+                        source.fetch(objs[o], off / bs, 16, run, null);
                         dst.clear();
                         dst.put(run.flip());
                     }

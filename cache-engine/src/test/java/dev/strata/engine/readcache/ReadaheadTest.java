@@ -210,7 +210,7 @@ class ReadaheadTest {
         AtomicReference<Thread> reader = new AtomicReference<>();
         AtomicBoolean failedOnce = new AtomicBoolean();
         List<String> fetches = java.util.Collections.synchronizedList(new ArrayList<>());
-        BlockSource source = (o, first, count, dst) -> {
+        BlockSource source = (o, first, count, dst, pageCrcs) -> {
             fetches.add(first + "+" + count);
             if (first == 4 && failedOnce.compareAndSet(false, true)) {
                 // The readahead GET of blocks 4-7: wait until the reader has joined it, then fail.
@@ -272,7 +272,7 @@ class ReadaheadTest {
         CachedObject obj = new CachedObject(1, 2, 9, 1, data.length, crcs, "test/object-9");
         AtomicReference<Thread> joiner = new AtomicReference<>();
         AtomicBoolean interruptedOnce = new AtomicBoolean();
-        BlockSource source = (o, first, count, dst) -> {
+        BlockSource source = (o, first, count, dst, pageCrcs) -> {
             if (interruptedOnce.compareAndSet(false, true)) {
                 long deadline = System.nanoTime() + 10_000_000_000L;
                 while (joiner.get() == null || joiner.get().getState() != Thread.State.WAITING) {
