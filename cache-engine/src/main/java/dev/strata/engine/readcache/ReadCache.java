@@ -89,7 +89,7 @@ public final class ReadCache implements AutoCloseable {
         this.config = config;
         this.stats = stats;
         this.blockSize = config.blockSize();
-        this.pagesPerBlock = blockSize / CacheShard.PAGE;
+        this.pagesPerBlock = CacheShard.pagesPerBlock(blockSize);
         this.shards = shards;
         this.headers = headers;
         this.lockChannel = lockChannel;
@@ -917,6 +917,9 @@ public final class ReadCache implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        // Fills the shutdown abandoned never give their room back: let every fetch still waiting
+        // for room go on (its fill is refused, the cache being closed).
+        fetchFillRoom.release(Integer.MAX_VALUE / 2);
         held.releaseAll();
         IOException first = null;
         for (CacheShard s : shards) {
