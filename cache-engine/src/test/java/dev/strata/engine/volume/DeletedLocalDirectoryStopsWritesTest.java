@@ -78,30 +78,31 @@ class DeletedLocalDirectoryStopsWritesTest {
     @Test
     void aLockFileReplacedByAnotherWritersIsNoticedEvenWithTheSameInodeNumber() throws Exception {
         Path volDir = Files.createDirectories(tmp.resolve("volumes").resolve("v"));
-        Path journal = Files.createDirectories(volDir.resolve("journal"));
+        // A second process on a wiped directory makes a new lock file, which the file system may give
+        // the freed inode number: the same inode, written by another writer, stands for that case.
+        assertSeenAsReplaced(volDir, () -> Files.writeString(volDir.resolve("lock"), "strata writer pid 1 another\n"),
+                "a lock file with another writer's token is not this writer's");
+        assertSeenAsReplaced(volDir, () -> {
+            Files.delete(volDir.resolve("lock"));
+            Files.createFile(volDir.resolve("lock"));
+        }, "a new lock file in its place is not this writer's");
+    }
+
+    interface Replacement {
+        void run() throws IOException;
+    }
+
+    private static void assertSeenAsReplaced(Path volDir, Replacement replace, String why) throws IOException {
         VolumeDirLock lock = VolumeDirLock.acquire(volDir, "v");
         try {
-            lock.watchJournal(journal);
+            lock.watchJournal(Files.createDirectories(volDir.resolve("journal")));
             assertNull(lock.lostReason(), "the files it opened are still there");
-            // A second process on a wiped directory makes a new lock file, which the file system may give
-            // the freed inode number: the same inode, written by another writer, stands for that case.
-            Files.writeString(volDir.resolve("lock"), "strata writer pid 1 another\n");
+            replace.run();
             String reason = lock.lostReason();
-            assertNotNull(reason, "a lock file with another writer's token is not this writer's");
+            assertNotNull(reason, why);
             assertTrue(reason.contains("lock") && reason.contains("replaced"), reason);
         } finally {
             lock.release();
-        }
-        VolumeDirLock second = VolumeDirLock.acquire(volDir, "v");
-        try {
-            assertNull(second.lostReason());
-            Files.delete(volDir.resolve("lock"));
-            Files.createFile(volDir.resolve("lock"));
-            String reason = second.lostReason();
-            assertNotNull(reason, "a new lock file in its place is not this writer's");
-            assertTrue(reason.contains("lock") && reason.contains("replaced"), reason);
-        } finally {
-            second.release();
         }
     }
 
