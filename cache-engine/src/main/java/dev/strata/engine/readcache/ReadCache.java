@@ -697,6 +697,10 @@ public final class ReadCache implements AutoCloseable {
 
     /** Takes room for a fetched run's fill, waiting for it; true, or thrown if interrupted meanwhile. */
     private boolean awaitFetchFillRoom(CachedObject obj, int block) throws IOException {
+        if (fetchFillRoom.tryAcquire()) {
+            return true;
+        }
+        stats.fillRoomWaits.increment();
         try {
             fetchFillRoom.acquire();
             return true;

@@ -24,8 +24,10 @@ public final class ReadCacheStats {
     public final LongAdder fillFailures = new LongAdder();
     /** Blocks fetched for a read that asked not to fill them ({@link ReadCache#readWithoutFilling}: GC). */
     public final LongAdder fetchedNotFilled = new LongAdder();
-    /** Fills not attempted because the fill queue was full. */
+    /** Fills not attempted because the fill queue was full (or, for a fetched run, because there was no room left for it). */
     public final LongAdder fillsDropped = new LongAdder();
+    /** Fetches that waited for room for their fill: the cache disk was behind the store ("GET buffers" in docs/read-cache.md). */
+    public final LongAdder fillRoomWaits = new LongAdder();
     /** Cached blocks that failed their CRC (or could not be read) and were dropped and refetched. */
     public final LongAdder corruptBlocks = new LongAdder();
     /** Ranged GETs of object data made for cache misses, and their bytes. */
@@ -49,6 +51,7 @@ public final class ReadCacheStats {
                 + " blockHits=" + blockHits.sum() + " blockMisses=" + blockMisses.sum() + " flightJoins=" + flightJoins.sum()
                 + " heldRunHits=" + heldRunHits.sum() + " headerHits=" + headerHits.sum() + " headerMisses=" + headerMisses.sum()
                 + " fills=" + fills.sum() + " fillFailures=" + fillFailures.sum() + " fillsDropped=" + fillsDropped.sum()
+                + " fillRoomWaits=" + fillRoomWaits.sum()
                 + " fetchedNotFilled=" + fetchedNotFilled.sum() + " corruptBlocks=" + corruptBlocks.sum() + " bucketGets=" + bucketGets.sum()
                 + " readaheadBlocks=" + readaheadBlocks.sum() + " bucketBytes=" + bucketBytes.sum() + " indexWrites=" + indexWrites.sum()
                 + " fileReads=" + fileReads.sum() + " fileReadsBounced=" + fileReadsBounced.sum() + " fileWrites=" + fileWrites.sum()

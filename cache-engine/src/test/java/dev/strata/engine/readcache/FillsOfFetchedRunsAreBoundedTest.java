@@ -70,6 +70,7 @@ class FillsOfFetchedRunsAreBoundedTest {
             Thread.sleep(300);
             assertEquals(bound, s.bucketGets.sum(), "fetches past the bound wait for room: " + s);
             assertTrue(reader.isAlive(), "the reader's miss waits too");
+            assertEquals(RUNS - bound + 1, s.fillRoomWaits.sum(), "each waiting fetch is counted: " + s);
 
             go.countDown();
             reader.join(10_000);
