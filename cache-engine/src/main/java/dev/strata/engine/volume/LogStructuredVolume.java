@@ -924,9 +924,10 @@ public final class LogStructuredVolume implements Volume {
     /**
      * If the local directory was deleted or replaced: refuses writes from now on, and sends what was
      * acknowledged (the coalescer's pending bytes, the open batch) to the bucket, whose uploads
-     * carry on from memory.
+     * carry on from memory. The write-out runs on its own virtual thread: it may wait for journal
+     * space, which only the sealer's sealing and the uploads free (as in writeOutCoalescedIfOld).
      */
-    private void checkLocalDirectory() throws IOException {
+    private void checkLocalDirectory() {
         java.util.function.Supplier<String> check = localDirectoryCheck;
         String lost;
         if (check == null || localStateLost != null || (lost = check.get()) == null) {
@@ -936,13 +937,22 @@ public final class LogStructuredVolume implements Volume {
         LOG.log(System.Logger.Level.ERROR, keys.volume() + " epoch " + epoch + ": " + lost + " while this process wrote the volume;"
                 + " refusing further writes (their journal could not be found after a restart). What was acknowledged is"
                 + " being uploaded; restart the volume on a directory that stays put");
-        writeOutCoalesced();
-        batchLock.lock();
-        try {
-            sealOpen();
-        } finally {
-            batchLock.unlock();
-        }
+        Thread.ofVirtual().name("local-state-lost-" + keys.volume()).start(() -> {
+            try {
+                writeOutCoalesced();
+            } catch (IOException | RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, keys.volume() + ": writing out coalesced bytes after the local directory"
+                        + " vanished failed (they were never flushed): " + e);
+            }
+            batchLock.lock();
+            try {
+                if (!closed) { // a close seals and uploads the open batch itself
+                    sealOpen();
+                }
+            } finally {
+                batchLock.unlock();
+            }
+        });
     }
 
     /** Looks for a newer epoch: if there is one this writer is fenced and stops writing. */
