@@ -712,8 +712,8 @@ public final class ReadCache implements AutoCloseable {
 
     /**
      * Queues the fill of a fetched run; {@code done} runs after it, or at once if it is dropped.
-     * {@code room}: the fetch took room for it already; else a fill that holds the GET buffer takes
-     * it now or is dropped.
+     * {@code room}: the fetch took room for it already, as every fetch whose fill holds its GET
+     * buffer does (fetchRun); one that did not, should there be one, takes it now or is dropped.
      */
     private void fillFetched(CachedObject obj, int block, int count, SharedRun run, int[] pageCrcs, long from, Runnable done,
             boolean streaming, boolean room) {

@@ -24,7 +24,7 @@ public final class ReadCacheStats {
     public final LongAdder fillFailures = new LongAdder();
     /** Blocks fetched for a read that asked not to fill them ({@link ReadCache#readWithoutFilling}: GC). */
     public final LongAdder fetchedNotFilled = new LongAdder();
-    /** Fills not attempted because the fill queue was full (or, for a fetched run, because there was no room left for it). */
+    /** Fills not attempted because the fill queue was full. */
     public final LongAdder fillsDropped = new LongAdder();
     /** Fetches that waited for room for their fill: the cache disk was behind the store ("GET buffers" in docs/read-cache.md). */
     public final LongAdder fillRoomWaits = new LongAdder();
