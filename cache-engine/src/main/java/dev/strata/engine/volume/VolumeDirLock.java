@@ -92,7 +92,7 @@ final class VolumeDirLock {
     /** The lock file's text; the token itself if it cannot be read now (looked at again at the next check). */
     private String contents(Path p) {
         try {
-            return Files.readString(p, StandardCharsets.US_ASCII);
+            return new String(Files.readAllBytes(p), StandardCharsets.ISO_8859_1); // any bytes decode: another's junk is not this token
         } catch (NoSuchFileException e) {
             return "";
         } catch (IOException e) {

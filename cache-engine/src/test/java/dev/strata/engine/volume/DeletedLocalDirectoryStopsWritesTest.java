@@ -82,6 +82,8 @@ class DeletedLocalDirectoryStopsWritesTest {
         // the freed inode number: the same inode, written by another writer, stands for that case.
         assertSeenAsReplaced(volDir, () -> Files.writeString(volDir.resolve("lock"), "strata writer pid 1 another\n"),
                 "a lock file with another writer's token is not this writer's");
+        assertSeenAsReplaced(volDir, () -> Files.write(volDir.resolve("lock"), new byte[] {(byte) 0xff, (byte) 0xfe, 0}),
+                "a lock file of bytes that are no text at all is not this writer's either");
         assertSeenAsReplaced(volDir, () -> {
             Files.delete(volDir.resolve("lock"));
             Files.createFile(volDir.resolve("lock"));
