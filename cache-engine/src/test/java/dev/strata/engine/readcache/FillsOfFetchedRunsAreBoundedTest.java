@@ -67,10 +67,14 @@ class FillsOfFetchedRunsAreBoundedTest {
                     readerFailed.set(e);
                 }
             });
-            Thread.sleep(300);
-            assertEquals(bound, s.bucketGets.sum(), "fetches past the bound wait for room: " + s);
-            assertTrue(reader.isAlive(), "the reader's miss waits too");
-            assertEquals(RUNS - bound + 1, s.fillRoomWaits.sum(), "each waiting fetch is counted: " + s);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (s.fillRoomWaits.sum() < RUNS - bound + 1 && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            Thread.sleep(100);
+            assertEquals(RUNS - bound + 1, s.fillRoomWaits.sum(), "each fetch past the bound waits, the reader's too: " + s);
+            assertEquals(bound, s.bucketGets.sum(), "and makes no GET meanwhile: " + s);
+            assertTrue(reader.isAlive(), "the reader's miss is still waiting");
 
             go.countDown();
             reader.join(10_000);
