@@ -712,16 +712,14 @@ public final class ReadCache implements AutoCloseable {
 
     /**
      * Queues the fill of a fetched run; {@code done} runs after it, or at once if it is dropped.
-     * {@code room}: the fetch took room for it already, as every fetch whose fill holds its GET
-     * buffer does (fetchRun); one that did not, should there be one, takes it now or is dropped.
+     * {@code room}: the fetch took room for the fill (fetchRun), which every fetch into a recycled
+     * GET buffer does: that buffer (direct, page-aligned) is written into the cache straight from it,
+     * and the room given back when the fill ends. Other runs (exact heap buffers) are copied in.
      */
     private void fillFetched(CachedObject obj, int block, int count, SharedRun run, int[] pageCrcs, long from, Runnable done,
             boolean streaming, boolean room) {
         ByteBuffer whole = run.bytes();
-        if (!whole.isDirect() || whole.alignmentOffset(0, CacheShard.PAGE) != 0) {
-            if (room) {
-                fetchFillRoom.release(); // a copy of the bytes is filled, not the GET buffer
-            }
+        if (!room) {
             ByteBuffer frozen = whole.asReadOnlyBuffer();
             if (!fill(obj, block, count, (off, dst, len) -> dst.put(frozen.slice((int) (off - from), len)), null, pageCrcs, done,
                     streaming)) {
@@ -729,12 +727,7 @@ public final class ReadCache implements AutoCloseable {
             }
             return;
         }
-        // A recycled GET buffer (direct, page-aligned): written into the cache straight from it.
-        if (!room && !fetchFillRoom.tryAcquire()) {
-            stats.fillsDropped.increment(); // the cache disk is behind: this run is not cached
-            done.run();
-            return;
-        }
+        assert whole.isDirect() && whole.alignmentOffset(0, CacheShard.PAGE) == 0 : "a recycled GET buffer is direct and page-aligned";
         boolean queued = fill(obj, block, count, null, whole, pageCrcs, () -> {
             fetchFillRoom.release();
             done.run();

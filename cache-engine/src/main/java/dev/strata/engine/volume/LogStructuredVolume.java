@@ -646,13 +646,13 @@ public final class LogStructuredVolume implements Volume {
         if (readOnly) {
             return;
         }
-        writeOutCoalesced();
         if (localStateLost != null) {
             // The journal has no name any more: what was acknowledged is durable once it is in the bucket.
             stats.flushes.increment();
             flushToBucket();
             return;
         }
+        writeOutCoalesced();
         awaitDurable(journal.lastAppendedSeq());
         stats.flushes.increment();
         if (options.flushMode() == VolumeOptions.FlushMode.BUCKET) {
@@ -924,8 +924,9 @@ public final class LogStructuredVolume implements Volume {
     /**
      * If the local directory was deleted or replaced: refuses writes from now on, and sends what was
      * acknowledged (the coalescer's pending bytes, the open batch) to the bucket, whose uploads
-     * carry on from memory. The write-out runs on its own virtual thread: it may wait for journal
-     * space, which only the sealer's sealing and the uploads free (as in writeOutCoalescedIfOld).
+     * carry on from memory: a {@link #flushToBucket} on its own virtual thread, since its write-out
+     * may wait for journal space, which only the sealer's sealing and the uploads free (as in
+     * writeOutCoalescedIfOld).
      */
     private void checkLocalDirectory() {
         java.util.function.Supplier<String> check = localDirectoryCheck;
@@ -939,18 +940,12 @@ public final class LogStructuredVolume implements Volume {
                 + " being uploaded; restart the volume on a directory that stays put");
         Thread.ofVirtual().name("local-state-lost-" + keys.volume()).start(() -> {
             try {
-                writeOutCoalesced();
+                flushToBucket();
             } catch (IOException | RuntimeException e) {
-                LOG.log(System.Logger.Level.WARNING, keys.volume() + ": writing out coalesced bytes after the local directory"
-                        + " vanished failed (they were never flushed): " + e);
-            }
-            batchLock.lock();
-            try {
-                if (!closed) { // a close seals and uploads the open batch itself
-                    sealOpen();
-                }
-            } finally {
-                batchLock.unlock();
+                // Closed meanwhile (a close uploads the open batch itself), fenced, or the write-out of
+                // never-flushed coalesced bytes failed with the journal's files gone.
+                LOG.log(System.Logger.Level.WARNING, keys.volume() + ": uploading what was acknowledged after the local"
+                        + " directory vanished did not finish here: " + e);
             }
         });
     }
