@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """Splits `perf script` samples (with call chains) by ColdReadBench's phase marks and by owner.
 
-usage: perf_phases.py PERF_TXT PHASES_TXT MONOTONIC_OFFSET_MS VOLUME_MIB ROUNDS
+usage: perf_phases.py PERF_TXT PHASES_TXT MONOTONIC_OFFSET_MS VOLUME_MIB ROUNDS [CPU]
 
 PHASES_TXT holds the bench's stderr ("phase NAME-start|end WALL_MS" lines); the last ROUNDS
 intervals of each phase are kept. A sample belongs to the S3 client if its call chain has AWS SDK
 or Apache HttpClient frames, to the server if it has S3Proxy/jclouds/Jetty frames, to the engine if
 it has dev.strata frames (the bench's own loop aside), else to its thread (the JIT compilers,
 virtual-thread carriers "ForkJoinPool", idle "swapper"). K: the sample was in the kernel.
-Printed per MiB read; at 499 Hz one sample per MiB is 2.0 ms of CPU per MiB.
+Printed per MiB read; at 499 Hz one sample per MiB is 2.0 ms of CPU per MiB. With CPU (the
+samples carry a "[NNN]" CPU field), only that CPU's samples count: the reader's core when the server
+runs on another (bench/read-cache-profile.sh ISOLATED=1).
 """
 import collections
 import re
@@ -17,29 +19,31 @@ import sys
 import phase_marks
 
 perf_txt, phases_txt, offset_ms, mib, rounds = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+only_cpu = int(sys.argv[6]) if len(sys.argv) > 6 else None
 
 marks = collections.defaultdict(list)
 for phase, _, start, end in phase_marks.read(phases_txt):
     marks[phase].append(((start - offset_ms) / 1000.0, (end - offset_ms) / 1000.0))
 windows = [(p, a, b) for p, spans in marks.items() for a, b in spans[-rounds:]]
 
-HEADER = re.compile(r"(.*?)\s+(-?\d+)\s+([\d.]+):")
+HEADER = re.compile(r"(.*?)\s+(-?\d+)\s+(?:\[(\d+)\]\s+)?([\d.]+):")
 
 
 def samples():
-    comm, t, frames = None, None, []
+    comm, cpu, t, frames = None, None, None, []
     for line in open(perf_txt):
         if not line.strip():
             continue
         if not line.startswith("\t"):
-            if comm is not None:
+            if comm is not None and (only_cpu is None or cpu == only_cpu):
                 yield comm, t, frames
             m = HEADER.match(line)
-            comm, t, frames = m.group(1).strip(), float(m.group(3)), []
+            comm, t, frames = m.group(1).strip(), float(m.group(4)), []
+            cpu = int(m.group(3)) if m.group(3) is not None else None
         else:
             parts = line.strip().split(" ", 1)
             frames.append(parts[1] if len(parts) > 1 else "?")
-    if comm is not None:
+    if comm is not None and (only_cpu is None or cpu == only_cpu):
         yield comm, t, frames
 
 

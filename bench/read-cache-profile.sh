@@ -5,7 +5,8 @@
 # and by who they belong to (S3 client, S3Proxy, the engine, virtual-thread scheduling, the JIT
 # compilers, idle), per MiB read, over the last ROUNDS rounds. Needs perf and the right to use it
 # system-wide (root, or kernel.perf_event_paranoid <= -1); a bench, not a test.
-#   bench/read-cache-profile.sh [VOLUME_MIB=512] [ROUNDS=3] [WARMUP=3] [LATENCY_MS=0]
+# ISOLATED=1: S3Proxy in a JVM of its own on CPU 0, the reader on CPU 1 (as bench/read-cache.sh).
+#   [ISOLATED=1] bench/read-cache-profile.sh [VOLUME_MIB=512] [ROUNDS=3] [WARMUP=3] [LATENCY_MS=0]
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 MIB="${1:-512}"; ROUNDS="${2:-3}"; WARMUP="${3:-3}"; LATENCY="${4:-0}"
@@ -18,12 +19,23 @@ mkdir -p "$D"
 perf record -a -g -F 499 -k CLOCK_MONOTONIC -o "$D/perf.data" 2>"$D/perf-record.log" &
 PERF=$!
 sleep 0.5
-"$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -XX:+UseZGC -Xmx2g -XX:+UnlockDiagnosticVMOptions \
-  -XX:+DumpPerfMapAtExit -XX:+PreserveFramePointer -cp "$CP" dev.strata.engine.bench.ColdReadBench \
-  "$D/work" "$MIB" 1 "$ROUNDS" "$WARMUP" "$LATENCY" 2>"$D/phases.txt" | grep -E '^(run=|#)' | tee "$D/bench.txt"
+PERF_JVM=(-XX:+UnlockDiagnosticVMOptions -XX:+DumpPerfMapAtExit -XX:+PreserveFramePointer)
+if [ "${ISOLATED:-0}" = 1 ]; then
+  start_isolated_s3proxy "$D/work/s3proxy" "${PERF_JVM[@]}"
+  taskset -c 1 "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -XX:+UseZGC -Xmx2g "${PERF_JVM[@]}" -Dstrata.bench.endpoint="$S3P_ENDPOINT" \
+    -cp "$CP" dev.strata.engine.bench.ColdReadBench "$D/work" "$MIB" 1 "$ROUNDS" "$WARMUP" "$LATENCY" 2>"$D/phases.txt" | grep -E '^(run=|#)' | tee "$D/bench.txt"
+  stop_isolated_s3proxy
+else
+  "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -XX:+UseZGC -Xmx2g "${PERF_JVM[@]}" -cp "$CP" dev.strata.engine.bench.ColdReadBench \
+    "$D/work" "$MIB" 1 "$ROUNDS" "$WARMUP" "$LATENCY" 2>"$D/phases.txt" | grep -E '^(run=|#)' | tee "$D/bench.txt"
+fi
 kill -INT "$PERF"; wait "$PERF" || true
 # The phase marks are wall-clock ms; perf's timestamps are CLOCK_MONOTONIC.
 python3 -c "import time; print(time.time() * 1000 - time.clock_gettime(time.CLOCK_MONOTONIC) * 1000)" > "$D/monotonic-offset-ms"
-perf script -i "$D/perf.data" -F comm,tid,time,ip,sym,dso 2>/dev/null > "$D/perf.txt"
+perf script -i "$D/perf.data" -F comm,tid,cpu,time,ip,sym,dso 2>/dev/null > "$D/perf.txt"
 rm -rf "$D/work" "$D/perf.data"
 python3 "$ROOT/bench/perf_phases.py" "$D/perf.txt" "$D/phases.txt" "$(cat "$D/monotonic-offset-ms")" "$MIB" "$ROUNDS" | tee "$D/profile.txt"
+if [ "${ISOLATED:-0}" = 1 ]; then
+  echo "-- the reader's core (CPU 1) alone:" | tee -a "$D/profile.txt"
+  python3 "$ROOT/bench/perf_phases.py" "$D/perf.txt" "$D/phases.txt" "$(cat "$D/monotonic-offset-ms")" "$MIB" "$ROUNDS" 1 | tee -a "$D/profile.txt"
+fi
