@@ -2,9 +2,10 @@
 # Read cache benchmark (issue 4, acceptance 2): cold 1 MiB sequential read through the engine
 # from a real S3 server (S3Proxy, filesystem backend) as a ratio to the same server's GET ceiling
 # measured in the same run (the fastest of plain 1 MiB GETs one at a time, GETs of the size and
-# concurrency the engine's readahead uses, and the same with twice as many in flight), after WARMUP warm-up rounds; then a restart of the
-# reading node: hit ratio and GETs. Each JVM (REPS) runs ROUNDS measured rounds; the ratio is per
-# round. The JVM runs with the GC `strata serve` uses (ZGC). LATENCY_MS adds that much latency
+# concurrency the engine's readahead uses, and, without LATENCY_MS, the same with twice as many in
+# flight), after WARMUP warm-up rounds; then a restart of the reading node: hit ratio and GETs.
+# Each JVM (REPS) runs ROUNDS measured rounds; the ratio is per round. The JVM runs with the GC
+# `strata serve` uses (ZGC). LATENCY_MS adds that much latency
 # before every request, engine and ceiling alike (a remote store's time to first byte). QUEUE_DEPTH:
 # 1 MiB reads the cold reader keeps in flight (1: one at a time; 4: as a client with an I/O depth).
 # ISOLATED=1 (environment) runs S3Proxy in a JVM of its own pinned to CPU 0 and the reader (the
