@@ -6,8 +6,11 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.locks.ReentrantLock;
@@ -68,7 +71,12 @@ final class CacheShard {
     private final Reopening directFile;
     /** Page-aligned direct buffers of {@link ReadCache#MAX_FILE_RUN_BLOCKS} blocks, for direct reads into a caller's unaligned buffer. */
     private final RecycledBuffers bounce;
+    /** When the index was last written, or last failed to be: the next attempt waits a persist interval after either. */
     private volatile long lastPersistNanos = System.nanoTime();
+    /** Index writes failed in a row since the last one that succeeded; only the persisting thread (under persistLock) changes it. */
+    private int persistFailuresInARow;
+    /** The data file's identity (device and inode) when {@link #bufferedFile} last opened it: an index describes that file only. */
+    private volatile Object dataFileKey;
 
     /** Opens the data file both ways (the direct way only where the mode and the filesystem allow it). */
     private CacheShard(ReadCacheConfig c, int number, ReadCacheStats stats, RecycledBuffers bounce) throws IOException {
@@ -121,7 +129,14 @@ final class CacheShard {
     }
 
     private FileChannel openChannel() throws IOException {
-        return FileChannel.open(dataFile, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        FileChannel ch = FileChannel.open(dataFile, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        try {
+            dataFileKey = Files.readAttributes(dataFile, BasicFileAttributes.class).fileKey();
+        } catch (IOException e) {
+            ch.close();
+            throw e;
+        }
+        return ch;
     }
 
     /**
@@ -489,14 +504,34 @@ final class CacheShard {
         return true;
     }
 
-    /** Writes the index if it changed and the persist interval has passed. */
+    /**
+     * Writes the index if it changed and the persist interval has passed. A failed write is tried
+     * again an interval later, not at the next fill, and is reported once per run of failures
+     * (docs/read-cache.md, "When the index cannot be written").
+     */
     void maybePersist() {
-        if (System.nanoTime() - lastPersistNanos >= persistEveryNanos) {
-            try {
-                persist();
-            } catch (IOException e) {
-                LOG.log(System.Logger.Level.WARNING, "read cache: writing " + indexFile + " failed: " + e.getMessage());
+        if (System.nanoTime() - lastPersistNanos < persistEveryNanos || !persistLock.tryLock()) {
+            return;
+        }
+        try {
+            persist();
+            if (persistFailuresInARow > 0) {
+                LOG.log(System.Logger.Level.INFO, "read cache: " + indexFile + " written again after " + persistFailuresInARow
+                        + " failed attempt(s)");
+                persistFailuresInARow = 0;
             }
+        } catch (IOException e) {
+            lastPersistNanos = System.nanoTime();
+            stats.indexWriteFailures.increment();
+            if (persistFailuresInARow++ == 0) {
+                LOG.log(System.Logger.Level.WARNING, "read cache: writing " + indexFile + " failed: " + e.getMessage()
+                        + "; trying again every " + java.time.Duration.ofNanos(persistEveryNanos) + ". The cache goes on serving reads"
+                        + " and filling blocks, but a restart finds this shard as of its last index written (empty if none)");
+            } else {
+                LOG.log(System.Logger.Level.DEBUG, () -> "read cache: writing " + indexFile + " failed again: " + e.getMessage());
+            }
+        } finally {
+            persistLock.unlock();
         }
     }
 
@@ -523,6 +558,7 @@ final class CacheShard {
             }
             try {
                 bufferedFile.get().force(false);
+                checkDataFileIsOurs();
                 ShardIndexFile.write(indexFile, geometry, entries);
                 stats.indexWrites.increment();
             } catch (IOException e) {
@@ -537,6 +573,24 @@ final class CacheShard {
             lastPersistNanos = System.nanoTime();
         } finally {
             persistLock.unlock();
+        }
+    }
+
+    /**
+     * Refuses to write an index for a data file that no longer has our file's name: deleted (with
+     * its directory, say) or replaced while open. Such an index would describe another file's
+     * slots; our blocks stay readable through the open file until the cache closes.
+     */
+    private void checkDataFileIsOurs() throws IOException {
+        Object now;
+        try {
+            now = Files.readAttributes(dataFile, BasicFileAttributes.class).fileKey();
+        } catch (NoSuchFileException e) {
+            throw new IOException(dataFile + " was deleted while the cache had it open; its index is not written", e);
+        }
+        Object ours = dataFileKey;
+        if (ours != null && now != null && !ours.equals(now)) {
+            throw new IOException(dataFile + " was replaced by another file while the cache had it open; its index is not written");
         }
     }
 

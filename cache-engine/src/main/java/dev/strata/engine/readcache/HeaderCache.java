@@ -102,6 +102,9 @@ final class HeaderCache {
         }
     }
 
+    /** Writes that failed since the last that succeeded: only the first of a run is a warning. */
+    private final java.util.concurrent.atomic.AtomicInteger writeFailuresInARow = new java.util.concurrent.atomic.AtomicInteger();
+
     /** Stores {@code header} (from its position to its limit) under {@code name}; failures are logged, never thrown. */
     void write(String name, ByteBuffer header) {
         synchronized (this) {
@@ -121,13 +124,23 @@ final class HeaderCache {
             }
             Files.move(tmp, dir.resolve(name), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException e) {
-            LOG.log(System.Logger.Level.WARNING, "could not keep object header " + dir.resolve(name) + ": " + e);
+            // Once per run of failures (a deleted cache directory fails every write, one per object read).
+            if (writeFailuresInARow.getAndIncrement() == 0) {
+                LOG.log(System.Logger.Level.WARNING, "could not keep object header " + dir.resolve(name) + ": " + e
+                        + "; headers are fetched from the bucket until a write succeeds again");
+            } else {
+                LOG.log(System.Logger.Level.DEBUG, () -> "could not keep object header " + dir.resolve(name) + ": " + e);
+            }
             try {
                 Files.deleteIfExists(tmp);
             } catch (IOException ignored) {
                 // a leftover .tmp is deleted at the next open
             }
             return;
+        }
+        int failed = writeFailuresInARow.getAndSet(0);
+        if (failed > 0) {
+            LOG.log(System.Logger.Level.INFO, "object headers are kept again in " + dir + " after " + failed + " failed write(s)");
         }
         synchronized (this) {
             if (lru.put(name, size) == null) {

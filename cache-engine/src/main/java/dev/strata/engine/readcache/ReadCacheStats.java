@@ -36,6 +36,8 @@ public final class ReadCacheStats {
     public final LongAdder readaheadBlocks = new LongAdder();
     public final LongAdder bucketBytes = new LongAdder();
     public final LongAdder indexWrites = new LongAdder();
+    /** Index writes that failed (retried once per persist interval; docs/read-cache.md, "When the index cannot be written"). */
+    public final LongAdder indexWriteFailures = new LongAdder();
     /** {@code pread}s of the cache files by hits (one per block, or one per run of consecutive slots). */
     public final LongAdder fileReads = new LongAdder();
     /** Of those, direct reads made through a bounce buffer because the reader's buffer was not page-aligned (one copy more). */
@@ -53,7 +55,7 @@ public final class ReadCacheStats {
                 + " fills=" + fills.sum() + " fillFailures=" + fillFailures.sum() + " fillsDropped=" + fillsDropped.sum()
                 + " fillRoomWaits=" + fillRoomWaits.sum()
                 + " fetchedNotFilled=" + fetchedNotFilled.sum() + " corruptBlocks=" + corruptBlocks.sum() + " bucketGets=" + bucketGets.sum()
-                + " readaheadBlocks=" + readaheadBlocks.sum() + " bucketBytes=" + bucketBytes.sum() + " indexWrites=" + indexWrites.sum()
+                + " readaheadBlocks=" + readaheadBlocks.sum() + " bucketBytes=" + bucketBytes.sum() + " indexWrites=" + indexWrites.sum() + " indexWriteFailures=" + indexWriteFailures.sum()
                 + " fileReads=" + fileReads.sum() + " fileReadsBounced=" + fileReadsBounced.sum() + " fileWrites=" + fileWrites.sum()
                 + " forgotten=" + forgotten.sum();
     }
