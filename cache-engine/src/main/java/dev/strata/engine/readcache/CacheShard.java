@@ -75,12 +75,16 @@ final class CacheShard {
     private volatile long lastPersistNanos = System.nanoTime();
     /** Index writes failed in a row since the last one that succeeded; only the persisting thread (under persistLock) changes it. */
     private int persistFailuresInARow;
+    /** Shards of this cache whose last index write failed (shared by them): only the first to fail warns. */
+    private final java.util.concurrent.atomic.AtomicInteger failingShards;
     /** The data file's identity (device and inode) when {@link #bufferedFile} last opened it: an index describes that file only. */
     private volatile Object dataFileKey;
 
     /** Opens the data file both ways (the direct way only where the mode and the filesystem allow it). */
-    private CacheShard(ReadCacheConfig c, int number, ReadCacheStats stats, RecycledBuffers bounce) throws IOException {
+    private CacheShard(ReadCacheConfig c, int number, ReadCacheStats stats, RecycledBuffers bounce,
+            java.util.concurrent.atomic.AtomicInteger failingShards) throws IOException {
         this.number = number;
+        this.failingShards = failingShards;
         this.blockSize = c.blockSize();
         this.dataFile = c.dir().resolve(String.format("shard-%02d.data", number));
         this.indexFile = c.dir().resolve(String.format("shard-%02d.index", number));
@@ -106,8 +110,9 @@ final class CacheShard {
      * geometry. {@code bounce}: page-aligned direct buffers of at least
      * {@link ReadCache#MAX_FILE_RUN_BLOCKS} blocks (shared with the cache's fills).
      */
-    static CacheShard open(ReadCacheConfig c, int number, ReadCacheStats stats, RecycledBuffers bounce) throws IOException {
-        CacheShard s = new CacheShard(c, number, stats, bounce);
+    static CacheShard open(ReadCacheConfig c, int number, ReadCacheStats stats, RecycledBuffers bounce,
+            java.util.concurrent.atomic.AtomicInteger failingShards) throws IOException {
+        CacheShard s = new CacheShard(c, number, stats, bounce, failingShards);
         try {
             FileChannel ch = s.bufferedFile.get();
             long want = (long) s.geometry.slots() * s.blockSize;
@@ -516,19 +521,22 @@ final class CacheShard {
         try {
             persist();
             if (persistFailuresInARow > 0) {
-                LOG.log(System.Logger.Level.INFO, "read cache: " + indexFile + " written again after " + persistFailuresInARow
-                        + " failed attempt(s)");
                 persistFailuresInARow = 0;
+                if (failingShards.decrementAndGet() == 0) {
+                    LOG.log(System.Logger.Level.INFO, "read cache: every shard's index is written again (" + indexFile + " last)");
+                }
             }
         } catch (IOException e) {
             lastPersistNanos = System.nanoTime();
             stats.indexWriteFailures.increment();
-            if (persistFailuresInARow++ == 0) {
+            // One warning while any shard of the cache fails (a deleted directory fails them all).
+            if (persistFailuresInARow++ == 0 && failingShards.getAndIncrement() == 0) {
                 LOG.log(System.Logger.Level.WARNING, "read cache: writing " + indexFile + " failed: " + e.getMessage()
-                        + "; trying again every " + java.time.Duration.ofNanos(persistEveryNanos) + ". The cache goes on serving reads"
-                        + " and filling blocks, but a restart finds this shard as of its last index written (empty if none)");
+                        + "; trying again every " + java.time.Duration.ofNanos(persistEveryNanos) + " (other shards that fail meanwhile"
+                        + " are not reported again). The cache goes on serving reads and filling blocks, but a restart finds"
+                        + " each such shard as of its last index written (empty if none)");
             } else {
-                LOG.log(System.Logger.Level.DEBUG, () -> "read cache: writing " + indexFile + " failed again: " + e.getMessage());
+                LOG.log(System.Logger.Level.DEBUG, () -> "read cache: writing " + indexFile + " failed: " + e.getMessage());
             }
         } finally {
             persistLock.unlock();

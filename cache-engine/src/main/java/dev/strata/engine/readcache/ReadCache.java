@@ -129,9 +129,10 @@ public final class ReadCache implements AutoCloseable {
         // One per running fill, and a few for direct reads of hits into a reader's unaligned buffer.
         RecycledBuffers runBuffers = RecycledBuffers.shared("read-cache run buffers", MAX_FILE_RUN_BLOCKS * config.blockSize(), config.fillThreads() + 4, true);
         HeaderCache headers;
+        var failingShards = new java.util.concurrent.atomic.AtomicInteger(); // shards whose index writes fail: one warning for all
         try {
             for (int i = 0; i < shards.length; i++) {
-                shards[i] = CacheShard.open(config, i, stats, runBuffers);
+                shards[i] = CacheShard.open(config, i, stats, runBuffers, failingShards);
             }
             headers = HeaderCache.open(config.dir().resolve("headers"), headerBytesFor(config));
         } catch (IOException | RuntimeException e) {

@@ -444,7 +444,13 @@ public final class StrataEngine implements AutoCloseable {
         try {
             synchronized (this) {
                 if (readCache != null) {
-                    readCache.close();
+                    try {
+                        readCache.close();
+                    } catch (IOException e) {
+                        // Only the cache's state is lost (a restart finds it as of its last index), never
+                        // data: the engine's own close does not fail for it, as its open does not.
+                        LOG.log(System.Logger.Level.WARNING, "read cache " + localDir.resolve("cache") + ": " + e.getMessage());
+                    }
                 }
             }
         } finally {
