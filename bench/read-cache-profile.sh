@@ -20,14 +20,15 @@ perf record -a -g -F 499 -k CLOCK_MONOTONIC -o "$D/perf.data" 2>"$D/perf-record.
 PERF=$!
 sleep 0.5
 PERF_JVM=(-XX:+UnlockDiagnosticVMOptions -XX:+DumpPerfMapAtExit -XX:+PreserveFramePointer)
+pin=(); server=()
 if [ "${ISOLATED:-0}" = 1 ]; then
   start_isolated_s3proxy "$D/work/s3proxy" "${PERF_JVM[@]}"
-  taskset -c 1 "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -XX:+UseZGC -Xmx2g "${PERF_JVM[@]}" -Dstrata.bench.endpoint="$S3P_ENDPOINT" \
-    -cp "$CP" dev.strata.engine.bench.ColdReadBench "$D/work" "$MIB" 1 "$ROUNDS" "$WARMUP" "$LATENCY" 2>"$D/phases.txt" | grep -E '^(run=|#)' | tee "$D/bench.txt"
+  pin=(taskset -c 1); server=(-Dstrata.bench.endpoint="$S3P_ENDPOINT")
+fi
+"${pin[@]}" "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -XX:+UseZGC -Xmx2g "${PERF_JVM[@]}" "${server[@]}" -cp "$CP" \
+  dev.strata.engine.bench.ColdReadBench "$D/work" "$MIB" 1 "$ROUNDS" "$WARMUP" "$LATENCY" 2>"$D/phases.txt" | grep -E '^(run=|#)' | tee "$D/bench.txt"
+if [ "${ISOLATED:-0}" = 1 ]; then
   stop_isolated_s3proxy
-else
-  "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -XX:+UseZGC -Xmx2g "${PERF_JVM[@]}" -cp "$CP" dev.strata.engine.bench.ColdReadBench \
-    "$D/work" "$MIB" 1 "$ROUNDS" "$WARMUP" "$LATENCY" 2>"$D/phases.txt" | grep -E '^(run=|#)' | tee "$D/bench.txt"
 fi
 kill -INT "$PERF"; wait "$PERF" || true
 # The phase marks are wall-clock ms; perf's timestamps are CLOCK_MONOTONIC.

@@ -26,16 +26,17 @@ WORK="$ROOT/bench/results/read-cache-work"
 results_file read-cache
 for i in $(seq 1 "$REPS"); do
   rm -rf "$WORK"
+  pin=(); server=()
   if [ "${ISOLATED:-0}" = 1 ]; then
     start_isolated_s3proxy "$WORK/s3proxy"
     echo "# isolated: S3Proxy on CPU 0 at $S3P_ENDPOINT, the reader on CPU 1" | tee -a "$out"
-    taskset -c 1 "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -XX:+UseZGC -Xmx2g -Dstrata.bench.endpoint="$S3P_ENDPOINT" -cp "$CP" \
-      dev.strata.engine.bench.ColdReadBench "$WORK" "$MIB" "$i" "$ROUNDS" "$WARMUP" "$LATENCY" "$QD" 2>/dev/null \
-      | grep -E '^(run=|#)' | tee -a "$out"
+    pin=(taskset -c 1); server=(-Dstrata.bench.endpoint="$S3P_ENDPOINT")
+  fi
+  "${pin[@]}" "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -XX:+UseZGC -Xmx2g "${server[@]}" -cp "$CP" \
+    dev.strata.engine.bench.ColdReadBench "$WORK" "$MIB" "$i" "$ROUNDS" "$WARMUP" "$LATENCY" "$QD" 2>/dev/null \
+    | grep -E '^(run=|#)' | tee -a "$out"
+  if [ "${ISOLATED:-0}" = 1 ]; then
     stop_isolated_s3proxy
-  else
-    "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -XX:+UseZGC -Xmx2g -cp "$CP" dev.strata.engine.bench.ColdReadBench "$WORK" "$MIB" "$i" "$ROUNDS" "$WARMUP" "$LATENCY" "$QD" 2>/dev/null \
-      | grep -E '^(run=|#)' | tee -a "$out"
   fi
 done
 rm -rf "$WORK"

@@ -96,9 +96,8 @@ public final class ColdReadBench {
         // ISOLATED=1 pins it to one core and this JVM to the other), with bucket "bench" created.
         String external = System.getProperty("strata.bench.endpoint");
         try (S3ProxyServer s3 = external == null ? S3ProxyServer.startFilesystem(dir.resolve("s3proxy")) : null) {
-            java.util.function.Supplier<S3StoreConfig.Builder> bucket = () -> s3 != null ? s3.config("bench")
-                    : S3StoreConfig.builder("bench").endpoint(java.net.URI.create(external)).pathStyle(true)
-                            .credentials(S3ProxyServer.IDENTITY, S3ProxyServer.CREDENTIAL);
+            java.net.URI endpoint = s3 != null ? s3.endpoint() : java.net.URI.create(external);
+            java.util.function.Supplier<S3StoreConfig.Builder> bucket = () -> S3ProxyServer.config(endpoint, "bench");
             if (s3 != null) {
                 s3.createBucket("bench");
             }

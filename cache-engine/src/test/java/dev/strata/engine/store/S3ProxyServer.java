@@ -86,6 +86,11 @@ public final class S3ProxyServer implements AutoCloseable {
 
     /** A config builder for {@code bucket} on this server: endpoint, path style and the server's credentials set. */
     public S3StoreConfig.Builder config(String bucket) {
+        return config(endpoint, bucket);
+    }
+
+    /** The same for a server of this kind running elsewhere (another process: bench/S3ProxyMain) at {@code endpoint}. */
+    public static S3StoreConfig.Builder config(URI endpoint, String bucket) {
         return S3StoreConfig.builder(bucket)
                 .endpoint(endpoint)
                 .pathStyle(true)
